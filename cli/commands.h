@@ -1,0 +1,12 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace eqopt::cli {
+
+// Each returns the process exit code; errors are thrown as eqopt::Error.
+int cmd_info(const std::vector<std::string>& args);
+int cmd_run(const std::vector<std::string>& args);
+int cmd_check(const std::vector<std::string>& args);
+
+}  // namespace eqopt::cli

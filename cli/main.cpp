@@ -1,0 +1,64 @@
+// eqopt: the command-line front end. A thin layer: parsing arguments and printing results; the work
+// happens in the libraries.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "ir/error.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(eqopt - an optimizer and compiler for ONNX models built on equality saturation
+
+usage: eqopt COMMAND [ARGS] [--help]
+
+commands:
+  info MODEL [--json] [--input-shape NAME=DIMS]...
+      Inputs and outputs with their shapes, op histogram, parameter count and FLOPs.
+  run MODEL [--input NAME=FILE]... [--input-shape NAME=DIMS]... [--out DIR] [--seed N]
+      Runs the model on the reference interpreter with the given inputs (.npy or
+      TensorProto .pb) or seeded random ones; writes outputs as .npy into DIR.
+  check PATH [--data DIR] [--rtol R] [--atol A] [--quiet]
+      Conformance against reference outputs: an ONNX node-test folder, a folder of
+      them, or MODEL.onnx with data in --data DIR (default MODEL.testdata/).
+
+Run 'eqopt COMMAND --help' for a command's options.
+Exit codes: 0 success, 1 a check failed, 2 bad input or usage.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::puts("eqopt 0.1.0");
+    return 0;
+  }
+  const std::string command = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  try {
+    if (command == "info") return eqopt::cli::cmd_info(rest);
+    if (command == "run") return eqopt::cli::cmd_run(rest);
+    if (command == "check") return eqopt::cli::cmd_check(rest);
+    std::cerr << "eqopt: unknown command '" << command << "' (see eqopt --help)\n";
+    return 2;
+  } catch (const eqopt::Error& e) {
+    std::cerr << "eqopt: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "eqopt: error: out of memory\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "eqopt: internal error: " << e.what() << "\n";
+    return 3;
+  }
+}

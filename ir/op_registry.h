@@ -1,0 +1,120 @@
+// The table of operators eqopt understands: arity and a shape/dtype inference function per op.
+//
+// Inference works on partial information: dims may be symbolic or unknown, and an input's value is
+// known only when it is a constant (or computed from constants). The reference interpreter calls the
+// same functions with every value known, so inference and execution can never disagree on shapes.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace eqopt {
+
+class InferContext;
+using InferFn = void (*)(InferContext&);
+
+struct OpSchema {
+  std::string domain;  // "" for the default ONNX domain
+  std::string name;
+  InferFn infer = nullptr;
+  int min_inputs = 0;
+  int max_inputs = 0;  // -1: variadic
+  int min_outputs = 1;
+  int max_outputs = 1;  // -1: variadic
+  // The inference function sets every output's value whenever the inputs' shapes are static (e.g.
+  // Shape, Size, Constant), so an executor needs no kernel for it.
+  bool infer_computes_values = false;
+};
+
+// Infers the output types of a subgraph (If/Loop bodies) given its formal input types; outer-scope
+// names resolve in the calling graph.
+using SubgraphInferFn =
+    std::function<std::vector<TensorType>(const Graph&, const std::vector<TensorType>&)>;
+
+class InferContext {
+ public:
+  InferContext(const Node& node, int64_t opset, std::vector<TensorType> input_types,
+               std::vector<const Tensor*> input_values, SubgraphInferFn subgraph_infer = nullptr);
+
+  const Node& node() const { return node_; }
+  int64_t opset() const { return opset_; }
+
+  size_t num_inputs() const { return node_.inputs.size(); }
+  // Present and not an omitted optional input ("").
+  bool has_input(size_t i) const { return i < node_.inputs.size() && !node_.inputs[i].empty(); }
+  const TensorType& input_type(size_t i) const;
+  DType input_dtype(size_t i) const { return input_type(i).dtype; }
+  int64_t input_rank(size_t i) const { return input_type(i).rank(); }  // -1 when unknown
+  // The input's dims; fails (with the node named) when the rank is unknown.
+  const Dims& input_dims(size_t i) const;
+  // Constant value of the input when known, else nullptr.
+  const Tensor* input_value(size_t i) const;
+  // Value of an integer input as int64s, when known.
+  std::optional<std::vector<int64_t>> input_ints(size_t i) const;
+
+  size_t num_outputs() const { return node_.outputs.size(); }
+  bool has_output(size_t i) const { return i < node_.outputs.size() && !node_.outputs[i].empty(); }
+  void set_output(size_t i, TensorType t);
+  void set_output(size_t i, DType dtype, Dims dims) { set_output(i, TensorType{dtype, std::move(dims)}); }
+  void set_output_unknown_rank(size_t i, DType dtype) { set_output(i, TensorType{dtype, std::nullopt}); }
+  void set_output_value(size_t i, Tensor value);
+  const std::vector<TensorType>& output_types() const { return out_types_; }
+  std::vector<std::optional<Tensor>>& output_values() { return out_values_; }
+
+  std::vector<TensorType> infer_subgraph(const Graph& g, const std::vector<TensorType>& inputs) const;
+
+  // Errors name the node: "node 'conv1' (Conv): <message>".
+  template <class... Parts>
+  [[noreturn]] void fail(const Parts&... parts) const {
+    eqopt::fail(node_.label(), ": ", parts...);
+  }
+  // Common checks.
+  void require_dtype(size_t input, std::initializer_list<DType> allowed) const;
+  void require_same_dtype(size_t a, size_t b) const;
+  void require_rank(size_t input, int64_t rank) const;  // no-op when the rank is unknown
+  // Normalises a possibly negative axis against a rank, failing when out of range.
+  int64_t normalize_axis(int64_t axis, int64_t rank, std::string_view what = "axis") const;
+
+ private:
+  const Node& node_;
+  int64_t opset_;
+  std::vector<TensorType> in_types_;
+  std::vector<const Tensor*> in_values_;
+  SubgraphInferFn subgraph_infer_;
+  std::vector<TensorType> out_types_;
+  std::vector<std::optional<Tensor>> out_values_;
+};
+
+class OpRegistry {
+ public:
+  // The registry with every op of eqopt's tensor language.
+  static const OpRegistry& global();
+
+  void add(OpSchema schema);
+  const OpSchema* find(std::string_view domain, std::string_view name) const;
+  std::vector<const OpSchema*> all() const;
+
+ private:
+  std::map<std::pair<std::string, std::string>, OpSchema, std::less<>> ops_;
+};
+
+// Checks arity against the schema, then runs its inference. For unknown ops every output gets an
+// unknown type. Throws Error (naming the node) on inconsistent inputs.
+void infer_node(const OpSchema* schema, InferContext& ctx);
+
+// ---- Helpers shared by inference functions ----
+
+// Numpy-style multidirectional broadcasting of several shapes; fails via ctx when incompatible.
+Dims broadcast_dims(const InferContext& ctx, const std::vector<const Dims*>& shapes);
+// Dims of a known integer tensor used as a shape.
+Dims dims_from_values(const std::vector<int64_t>& v);
+// Product of dims when all known.
+std::optional<int64_t> dims_numel(const Dims& d);
+
+}  // namespace eqopt

@@ -1,0 +1,33 @@
+// Helpers for unit tests: run or infer one op without writing a model file.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/op_registry.h"
+
+namespace eqopt::test {
+
+// Runs a single node (shape inference + kernel, as the interpreter does). An undefined Tensor in
+// `inputs` stands for an omitted optional input. Throws eqopt::Error like the interpreter.
+std::vector<Tensor> run_op(const std::string& op_type, const std::vector<Tensor>& inputs,
+                           const std::vector<Attribute>& attrs = {}, int64_t opset = 17,
+                           size_t num_outputs = 1);
+
+// Shape inference of a single node from input types (values unknown unless given in `values`,
+// same length as `inputs`, nullptr for unknown).
+std::vector<TensorType> infer_op(const std::string& op_type, const std::vector<TensorType>& inputs,
+                                 const std::vector<Attribute>& attrs = {}, int64_t opset = 17,
+                                 size_t num_outputs = 1, const std::vector<const Tensor*>& values = {});
+
+// Tensor helpers.
+Tensor floats(const Shape& shape, const std::vector<float>& v);
+Tensor ints(const Shape& shape, const std::vector<int64_t>& v);
+std::vector<float> values_f(const Tensor& t);  // any numeric tensor as floats
+
+// Path of the shared test corpus, or "" when ../shared is absent (tests then GTEST_SKIP).
+std::string shared_dir();
+std::string source_dir();
+std::string binary_dir();
+
+}  // namespace eqopt::test
