@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "interp/interpreter.h"
@@ -127,12 +128,17 @@ bool all_tensor_typed(const Graph& g, std::string* what) {
   return true;
 }
 
+// A model that cannot be loaded is bad input when it is the only thing being checked (the caller
+// reports it as an error); inside a folder of tests it counts as that test failing.
 CheckOutcome check_one(const std::string& name, const fs::path& model_path, const fs::path& data_dir,
-                       const CheckOptions& options) {
+                       const CheckOptions& options, bool load_errors_are_fatal) {
   CheckOutcome out;
   out.name = name;
+  std::optional<Model> loaded;
+  if (load_errors_are_fatal) loaded = load_model(model_path.string());
   try {
-    const Model model = load_model(model_path.string());
+    if (!loaded) loaded = load_model(model_path.string());
+    const Model& model = *loaded;
     std::string why;
     if (!all_tensor_typed(model.graph, &why)) {
       out.status = CheckOutcome::Status::Skip;
@@ -210,7 +216,7 @@ CheckSummary run_check(const std::string& path, const CheckOptions& options,
   }
   CheckSummary s;
   for (const Case& c : cases) {
-    CheckOutcome o = check_one(c.name, c.model, c.data, options);
+    CheckOutcome o = check_one(c.name, c.model, c.data, options, cases.size() == 1);
     switch (o.status) {
       case CheckOutcome::Status::Pass: ++s.passed; break;
       case CheckOutcome::Status::Fail: ++s.failed; break;

@@ -54,7 +54,7 @@ struct ValueInfo {
   std::string doc_string;
   // Serialized TypeProto when the type is not a plain tensor type (sequence, map, optional,
   // sparse) or carries denotations; written back verbatim unless the type is changed.
-  std::string raw_type;
+  std::optional<std::string> raw_type;
   std::string unknown_fields;
   bool is_tensor = true;  // false for sequence, map, optional and sparse types (kept in raw_type)
   bool has_type = true;   // false when the ValueInfoProto had no type at all

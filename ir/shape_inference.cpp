@@ -354,7 +354,7 @@ void annotate_graph(Graph& g, const InferenceResult& result, bool is_main) {
         auto t = types.types.find(in.name);
         if (t != types.types.end() && !(t->second == in.type)) {
           in.type = t->second;
-          in.raw_type.clear();
+          in.raw_type.reset();
         }
       }
     for (ValueInfo& out : g.outputs) {
@@ -363,7 +363,7 @@ void annotate_graph(Graph& g, const InferenceResult& result, bool is_main) {
       TensorType refined = refine_type(out.type, t->second);
       if (!(refined == out.type) && out.is_tensor) {
         out.type = refined;
-        out.raw_type.clear();
+        out.raw_type.reset();
         out.has_type = true;
       }
     }
@@ -378,7 +378,7 @@ void annotate_graph(Graph& g, const InferenceResult& result, bool is_main) {
       TensorType refined = refine_type(v.type, t->second);
       if (!(refined == v.type)) {
         v.type = refined;
-        v.raw_type.clear();
+        v.raw_type.reset();
         v.has_type = true;
       }
     }

@@ -397,8 +397,8 @@ void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto
 }
 
 void type_to_proto(const ValueInfo& v, onnx::ValueInfoProto* p) {
-  if (!v.raw_type.empty()) {
-    if (!p->mutable_type()->ParseFromString(v.raw_type))
+  if (v.raw_type) {
+    if (!p->mutable_type()->ParseFromString(*v.raw_type))
       fail("internal error: stored type of '", v.name, "' does not parse");
     return;
   }

@@ -1,6 +1,11 @@
 #include "tests/test_util.h"
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "interp/interpreter.h"
 
@@ -48,6 +53,35 @@ Tensor floats(const Shape& shape, const std::vector<float>& v) { return Tensor::
 Tensor ints(const Shape& shape, const std::vector<int64_t>& v) { return Tensor::from_vector<int64_t>(shape, v); }
 
 std::vector<float> values_f(const Tensor& t) { return t.to_float_vector(); }
+
+CommandResult run_command(const std::string& command) {
+  const std::string dir = temp_dir("cmd");
+  const std::string out = dir + "/out", err = dir + "/err";
+  const int status = std::system((command + " >" + out + " 2>" + err).c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  r.out = slurp(out);
+  r.err = slurp(err);
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+std::string eqopt_exe() { return std::string(EQOPT_BINARY_DIR) + "/bin/eqopt"; }
+
+std::string temp_dir(const std::string& tag) {
+  static int counter = 0;
+  const auto p = std::filesystem::temp_directory_path() /
+                 ("eqopt_test_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
+}
 
 std::string shared_dir() {
   const std::filesystem::path p(EQOPT_SHARED_DIR);

@@ -25,6 +25,18 @@ Tensor floats(const Shape& shape, const std::vector<float>& v);
 Tensor ints(const Shape& shape, const std::vector<int64_t>& v);
 std::vector<float> values_f(const Tensor& t);  // any numeric tensor as floats
 
+// Runs a shell command; captures exit code, stdout and stderr.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+CommandResult run_command(const std::string& command);
+// The eqopt executable of this build.
+std::string eqopt_exe();
+// A fresh, empty temporary folder (removed at process exit is not guaranteed; tests use unique names).
+std::string temp_dir(const std::string& tag);
+
 // Path of the shared test corpus, or "" when ../shared is absent (tests then GTEST_SKIP).
 std::string shared_dir();
 std::string source_dir();
