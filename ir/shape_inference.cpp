@@ -405,6 +405,8 @@ void annotate_graph(Graph& g, const InferenceResult& result, bool is_main) {
 }  // namespace
 
 void annotate_model(Model& model, const InferenceResult& result) {
+  // Results are keyed by graph address, so they only describe the very model they came from.
+  if (result.model != &model) fail("internal error: annotate_model given the inference result of another model");
   annotate_graph(model.graph, result, true);
 }
 

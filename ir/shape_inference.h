@@ -57,7 +57,7 @@ struct InferenceResult {
 // naming the input when an input_dims override does not fit the declared type.
 InferenceResult infer_model(const Model& model, const InferOptions& options = {});
 
-// Writes inferred types into the model: graph input dims from the overrides, refined output types,
+// Writes inferred types into the model that `result` was computed from (the same object): graph input dims from the overrides, refined output types,
 // and value_info for every intermediate value (subgraphs included).
 void annotate_model(Model& model, const InferenceResult& result);
 
