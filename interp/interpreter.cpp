@@ -140,27 +140,6 @@ struct Env {
   }
 };
 
-// Calls f(name) for every name a subgraph (or its own subgraphs) reads without defining it.
-template <class F>
-void for_each_outer_ref(const Graph& sub, F&& f, const std::set<std::string>& defined_above = {}) {
-  std::set<std::string> defined = defined_above;
-  for (const ValueInfo& v : sub.inputs) defined.insert(v.name);
-  for (const Initializer& i : sub.initializers) defined.insert(i.name);
-  for (const Node& n : sub.nodes)
-    for (const std::string& o : n.outputs) defined.insert(o);
-  for (const Node& n : sub.nodes) {
-    for (const std::string& in : n.inputs)
-      if (!in.empty() && !defined.count(in)) f(in);
-    for (const Attribute& a : n.attributes) {
-      if (a.g) for_each_outer_ref(*a.g, f, defined);
-      for (const auto& gg : a.graphs)
-        if (gg) for_each_outer_ref(*gg, f, defined);
-    }
-  }
-  for (const ValueInfo& o : sub.outputs)
-    if (!defined.count(o.name)) f(o.name);
-}
-
 std::vector<Tensor> run_graph(const Model& model, const Graph& g, Env& env) {
   std::set<std::string> outer;
   for (const Env* e = env.parent; e; e = e->parent)
@@ -175,9 +154,9 @@ std::vector<Tensor> run_graph(const Model& model, const Graph& g, Env& env) {
     for (const std::string& in : node.inputs)
       if (!in.empty()) last_use[in] = pos;
     for (const Attribute& a : node.attributes) {
-      if (a.g) for_each_outer_ref(*a.g, [&](const std::string& name) { last_use[name] = pos; });
+      if (a.g) for_each_outer_reference(*a.g, [&](const std::string& name) { last_use[name] = pos; });
       for (const auto& sub : a.graphs)
-        if (sub) for_each_outer_ref(*sub, [&](const std::string& name) { last_use[name] = pos; });
+        if (sub) for_each_outer_reference(*sub, [&](const std::string& name) { last_use[name] = pos; });
     }
   }
   std::set<std::string> keep;

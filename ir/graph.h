@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -177,6 +178,29 @@ void for_each_graph(G& graph, F&& f, int depth = 0) {
       for (auto& sub : a.graphs)
         if (sub) for_each_graph(*sub, f, depth + 1);
     }
+}
+
+// Calls f(name) for every value that `sub` (a subgraph), or a subgraph nested in it, reads from
+// enclosing scopes: names used but not defined inside. `defined_above` holds names defined by the
+// subgraphs between `sub` and the scope the caller asks about.
+template <class F>
+void for_each_outer_reference(const Graph& sub, F&& f, const std::set<std::string>& defined_above = {}) {
+  std::set<std::string> defined = defined_above;
+  for (const ValueInfo& v : sub.inputs) defined.insert(v.name);
+  for (const Initializer& i : sub.initializers) defined.insert(i.name);
+  for (const Node& n : sub.nodes)
+    for (const std::string& o : n.outputs) defined.insert(o);
+  for (const Node& n : sub.nodes) {
+    for (const std::string& in : n.inputs)
+      if (!in.empty() && !defined.count(in)) f(in);
+    for (const Attribute& a : n.attributes) {
+      if (a.g) for_each_outer_reference(*a.g, f, defined);
+      for (const auto& g : a.graphs)
+        if (g) for_each_outer_reference(*g, f, defined);
+    }
+  }
+  for (const ValueInfo& o : sub.outputs)
+    if (!defined.count(o.name)) f(o.name);
 }
 
 // Structural equality (names, ops, attributes, types, bit-identical tensors); on a difference,

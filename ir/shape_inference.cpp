@@ -37,37 +37,17 @@ std::vector<size_t> topological_order(const Graph& graph, const std::set<std::st
   const size_t n_nodes = graph.nodes.size();
   std::vector<std::vector<size_t>> users(n_nodes);
   std::vector<size_t> pending(n_nodes, 0);
-  // Values a node reads from this graph's scope, including those referenced by its subgraphs.
-  std::function<void(const Graph&, std::unordered_set<std::string>&, std::vector<std::string>&)>
-      collect_sub_refs = [&](const Graph& sub, std::unordered_set<std::string>& defined,
-                             std::vector<std::string>& refs) {
-        std::unordered_set<std::string> local = defined;
-        for (const ValueInfo& v : sub.inputs) local.insert(v.name);
-        for (const Initializer& i : sub.initializers) local.insert(i.name);
-        for (const Node& sn : sub.nodes)
-          for (const std::string& o : sn.outputs) local.insert(o);
-        for (const Node& sn : sub.nodes) {
-          for (const std::string& in : sn.inputs)
-            if (!in.empty() && !local.count(in)) refs.push_back(in);
-          for (const Attribute& a : sn.attributes) {
-            if (a.g) collect_sub_refs(*a.g, local, refs);
-            for (const auto& gg : a.graphs)
-              if (gg) collect_sub_refs(*gg, local, refs);
-          }
-        }
-        for (const ValueInfo& v : sub.outputs)
-          if (!local.count(v.name)) refs.push_back(v.name);
-      };
   for (size_t n = 0; n < n_nodes; ++n) {
     const Node& node = graph.nodes[n];
     std::vector<std::string> reads;
     for (const std::string& in : node.inputs)
       if (!in.empty()) reads.push_back(in);
+    // Values its subgraphs read from this scope are inputs of the node too.
+    auto add_read = [&reads](const std::string& name) { reads.push_back(name); };
     for (const Attribute& a : node.attributes) {
-      std::unordered_set<std::string> none;
-      if (a.g) collect_sub_refs(*a.g, none, reads);
+      if (a.g) for_each_outer_reference(*a.g, add_read);
       for (const auto& gg : a.graphs)
-        if (gg) collect_sub_refs(*gg, none, reads);
+        if (gg) for_each_outer_reference(*gg, add_read);
     }
     std::unordered_set<size_t> deps;
     for (const std::string& in : reads) {

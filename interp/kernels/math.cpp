@@ -13,6 +13,7 @@
 #include <string>
 
 #include "interp/kernel_util.h"
+#include "ir/ops/einsum_equation.h"
 
 namespace eqopt {
 
@@ -229,37 +230,9 @@ void k_gemm(KernelContext& ctx) {
 // Labels 0..51 are the letters a-z, A-Z; the ellipsis dims get labels 52 and up.
 constexpr int kEllipsisLabel = 52;
 
-int einsum_label(char c) {
-  if (c >= 'a' && c <= 'z') return c - 'a';
-  if (c >= 'A' && c <= 'Z') return 26 + (c - 'A');
-  return -1;
-}
-
-// One term of the equation: its letters' labels, and where "..." stood (-1: nowhere).
-struct EinsumTerm {
-  std::vector<int> labels;
-  int ellipsis_at = -1;
-};
-
-EinsumTerm parse_einsum_term(const KernelContext& ctx, const std::string& s) {
-  EinsumTerm t;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s.compare(i, 3, "...") == 0) {
-      if (t.ellipsis_at >= 0) ctx.fail("equation term '", s, "' has more than one ellipsis");
-      t.ellipsis_at = int(t.labels.size());
-      i += 2;
-      continue;
-    }
-    const int l = einsum_label(s[i]);
-    if (l < 0) ctx.fail("equation term '", s, "' has an invalid character '", s[i], "'");
-    t.labels.push_back(l);
-  }
-  return t;
-}
-
 // The term's labels with the ellipsis replaced by the labels of its n_ell (right-aligned) dims
 // out of the equation's n_ellipsis broadcast ellipsis dims.
-std::vector<int> expand_ellipsis(const EinsumTerm& t, int64_t n_ell, int64_t n_ellipsis) {
+std::vector<int> expand_ellipsis(const einsum::Term& t, int64_t n_ell, int64_t n_ellipsis) {
   std::vector<int> full;
   for (size_t k = 0; k <= t.labels.size(); ++k) {
     if (int(k) == t.ellipsis_at)
@@ -273,19 +246,11 @@ std::vector<int> expand_ellipsis(const EinsumTerm& t, int64_t n_ell, int64_t n_e
 // output of the product of the operands' elements. Repeated labels within a term take diagonals
 // (their strides add up); size-1 dims broadcast (stride 0).
 void k_einsum(KernelContext& ctx) {
-  std::string eq;
-  for (char ch : ctx.node().attr_string("equation", "")) if (ch != ' ') eq += ch;
-  const size_t arrow = eq.find("->");
-  const std::string lhs = eq.substr(0, arrow);
-  std::vector<EinsumTerm> terms;
-  for (size_t start = 0;;) {
-    const size_t comma = lhs.find(',', start);
-    terms.push_back(parse_einsum_term(ctx, lhs.substr(start, comma - start)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+  const einsum::Equation equation =
+      einsum::parse_equation(ctx, ctx.node().attr_string("equation", ""), ctx.num_inputs());
+  const std::string& eq = equation.text;
+  const std::vector<einsum::Term>& terms = equation.inputs;
   const size_t n_ops = terms.size();
-  if (n_ops != ctx.num_inputs()) ctx.fail("equation '", eq, "' does not match the inputs");
 
   // Every operand's labels, one per axis, with the ellipsis dims broadcast across operands.
   int64_t n_ellipsis = 0;
@@ -314,9 +279,8 @@ void k_einsum(KernelContext& ctx) {
   }
 
   std::vector<int> out_labels;
-  if (arrow != std::string::npos) {
-    const EinsumTerm o = parse_einsum_term(ctx, eq.substr(arrow + 2));
-    out_labels = expand_ellipsis(o, n_ellipsis, n_ellipsis);
+  if (equation.has_output) {
+    out_labels = expand_ellipsis(equation.output, n_ellipsis, n_ellipsis);
   } else {
     for (int l = kEllipsisLabel; l < n_labels; ++l) out_labels.push_back(l);
     for (int l = 26; l < 52; ++l)

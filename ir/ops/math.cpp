@@ -3,6 +3,7 @@
 #include <array>
 #include <string>
 
+#include "ir/ops/einsum_equation.h"
 #include "ir/ops/ops.h"
 
 namespace eqopt {
@@ -101,52 +102,15 @@ void infer_gemm(InferContext& ctx) {
 
 // ---------------------------------------------------------------- Einsum
 
-// An operand's subscripts: labels 0..51 for the letters a-z, A-Z, and where "..." stood.
-struct EinsumTerm {
-  std::vector<int> labels;
-  int ellipsis_at = -1;  // index into labels before which the ellipsis dims go; -1 when none
-};
-
-int einsum_label(char c) {
-  if (c >= 'a' && c <= 'z') return c - 'a';
-  if (c >= 'A' && c <= 'Z') return 26 + (c - 'A');
-  return -1;
-}
-
-EinsumTerm parse_einsum_term(const InferContext& ctx, const std::string& s) {
-  EinsumTerm t;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s.compare(i, 3, "...") == 0) {
-      if (t.ellipsis_at >= 0) ctx.fail("equation term '", s, "' has more than one ellipsis");
-      t.ellipsis_at = int(t.labels.size());
-      i += 2;
-      continue;
-    }
-    const int l = einsum_label(s[i]);
-    if (l < 0) ctx.fail("equation term '", s, "' has an invalid character '", s[i], "'");
-    t.labels.push_back(l);
-  }
-  return t;
-}
-
 // Output shape of an Einsum: numpy's rules, ellipsis dims broadcast across operands.
 void infer_einsum(InferContext& ctx) {
   ctx.require_dtype(0, kNumeric);
   for (size_t i = 1; i < ctx.num_inputs(); ++i) ctx.require_same_dtype(0, i);
   const DType dt = ctx.input_dtype(0);
-  std::string eq;
-  for (char c : ctx.node().attr_string("equation", "")) if (c != ' ') eq += c;
-  const size_t arrow = eq.find("->");
-  const std::string lhs = eq.substr(0, arrow);
-  std::vector<EinsumTerm> terms;
-  for (size_t start = 0;;) {
-    const size_t comma = lhs.find(',', start);
-    terms.push_back(parse_einsum_term(ctx, lhs.substr(start, comma - start)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  if (terms.size() != ctx.num_inputs())
-    ctx.fail("equation '", eq, "' has ", terms.size(), " operands, the node ", ctx.num_inputs(), " inputs");
+  const einsum::Equation equation =
+      einsum::parse_equation(ctx, ctx.node().attr_string("equation", ""), ctx.num_inputs());
+  const std::string& eq = equation.text;
+  const std::vector<einsum::Term>& terms = equation.inputs;
   for (size_t i = 0; i < ctx.num_inputs(); ++i)
     if (!ctx.input_type(i).has_rank()) {
       ctx.set_output_unknown_rank(0, dt);
@@ -157,7 +121,7 @@ void infer_einsum(InferContext& ctx) {
   std::array<int, 52> label_count{};
   Dims ellipsis;  // broadcast of every operand's ellipsis dims
   for (size_t i = 0; i < terms.size(); ++i) {
-    const EinsumTerm& t = terms[i];
+    const einsum::Term& t = terms[i];
     const Dims& d = ctx.input_dims(i);
     const int64_t n_ell = int64_t(d.size()) - int64_t(t.labels.size());
     if (n_ell < 0 || (t.ellipsis_at < 0 && n_ell != 0))
@@ -180,8 +144,8 @@ void infer_einsum(InferContext& ctx) {
   }
 
   Dims out;
-  if (arrow != std::string::npos) {
-    const EinsumTerm o = parse_einsum_term(ctx, eq.substr(arrow + 2));
+  if (equation.has_output) {
+    const einsum::Term& o = equation.output;
     for (size_t k = 0; k <= o.labels.size(); ++k) {
       if (int(k) == o.ellipsis_at) out.insert(out.end(), ellipsis.begin(), ellipsis.end());
       if (k == o.labels.size()) break;
