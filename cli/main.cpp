@@ -26,6 +26,8 @@ commands:
   check PATH [--data DIR] [--rtol R] [--atol A] [--quiet]
       Conformance against reference outputs: an ONNX node-test folder, a folder of
       them, or MODEL.onnx with data in --data DIR (default MODEL.testdata/).
+  ops [--json]
+      The ops eqopt understands and whether the reference interpreter runs them.
 
 Run 'eqopt COMMAND --help' for a command's options.
 Exit codes: 0 success, 1 a check failed, 2 bad input or usage.
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
     if (command == "info") return eqopt::cli::cmd_info(rest);
     if (command == "run") return eqopt::cli::cmd_run(rest);
     if (command == "check") return eqopt::cli::cmd_check(rest);
+    if (command == "ops") return eqopt::cli::cmd_ops(rest);
     std::cerr << "eqopt: unknown command '" << command << "' (see eqopt --help)\n";
     return 2;
   } catch (const eqopt::Error& e) {

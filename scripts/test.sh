@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# Newcomer command 2: install what is missing, build eqopt with its tests, and run every test.
-#   scripts/test.sh           release build, whole suite
-#   scripts/test.sh --asan    the same suite in an ASan + UBSan build (build-asan/)
+# Newcomer command 2: install what is missing, build eqopt with its tests, and run every test,
+# first in the release build (build/), then in the AddressSanitizer + UndefinedBehaviorSanitizer
+# build (build-asan/).
+#   scripts/test.sh                 both builds (what CI runs)
+#   scripts/test.sh --release-only  release build only
+#   scripts/test.sh --asan-only     sanitizer build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-kind=release
-dir=build
-if [ "${1:-}" = "--asan" ]; then kind=asan; dir=build-asan; fi
+kinds=(release asan)
+case "${1:-}" in
+  "") ;;
+  --release-only) kinds=(release) ;;
+  --asan-only) kinds=(asan) ;;
+  *) echo "usage: scripts/test.sh [--release-only|--asan-only]" >&2; exit 2 ;;
+esac
 
 scripts/install-deps.sh
-scripts/build.sh "$kind"
 
 # Oversubscribed threads run many times slower on small machines: one per test, two tests at once.
 export OMP_NUM_THREADS=1
 jobs="$(nproc 2>/dev/null || echo 2)"
-cd "$dir"
-ctest --output-on-failure -j "$jobs" --timeout 1200
+for kind in "${kinds[@]}"; do
+  dir=build
+  [ "$kind" = asan ] && dir=build-asan
+  echo "== $kind build ($dir/)"
+  scripts/build.sh "$kind"
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 1200)
+done
