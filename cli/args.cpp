@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace eqopt::cli {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace {
 
@@ -28,6 +28,8 @@ commands:
       them, or MODEL.onnx with data in --data DIR (default MODEL.testdata/).
   ops [--json]
       The ops eqopt understands and whether the reference interpreter runs them.
+  bench-egraph WORKLOAD [--scheduler simple|backoff] [--reps N] [--json]
+      Runs an e-graph benchmark workload (W1a, W1b, W2, W3, W3:N) and reports each iteration.
 
 Run 'eqopt COMMAND --help' for a command's options.
 Exit codes: 0 success, 1 a check failed, 2 bad input or usage.
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
     if (command == "run") return eqopt::cli::cmd_run(rest);
     if (command == "check") return eqopt::cli::cmd_check(rest);
     if (command == "ops") return eqopt::cli::cmd_ops(rest);
+    if (command == "bench-egraph") return eqopt::cli::cmd_bench_egraph(rest);
     std::cerr << "eqopt: unknown command '" << command << "' (see eqopt --help)\n";
     return 2;
   } catch (const eqopt::Error& e) {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "ir/dtype.h"
-#include "ir/error.h"
+#include "support/error.h"
 
 namespace eqopt {
 
