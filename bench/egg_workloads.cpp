@@ -128,8 +128,9 @@ const char* const kStartTerms[] = {
 };
 
 template <class G>
-WorkloadResult run_rules(G& g, std::vector<Rewrite<G>>& rules, Id /*root*/, const std::string& name, RunnerLimits limits,
-                         SchedulerKind scheduler) {
+WorkloadResult run_rules(G& g, std::vector<Rewrite<G>>& rules, const std::string& name, RunnerLimits limits,
+                         SchedulerKind scheduler, std::optional<size_t> max_iterations) {
+  if (max_iterations) limits.iterations = std::min(limits.iterations, *max_iterations);
   WorkloadResult res;
   res.name = name;
   for (const auto& r : rules) res.rules.push_back(r.name);
@@ -146,15 +147,15 @@ WorkloadResult run_rules(G& g, std::vector<Rewrite<G>>& rules, Id /*root*/, cons
   return res;
 }
 
-WorkloadResult run_w1a(int term, SchedulerKind scheduler) {
+WorkloadResult run_w1a(int term, SchedulerKind scheduler, std::optional<size_t> max_it) {
   SymbolGraph g;
   std::vector<Rewrite<SymbolGraph>> rules;
   for (const RuleText& r : kW1aRules) rules.push_back(make_rewrite(g, r.name, r.lhs, r.rhs));
-  const Id root = add_term(g, kStartTerms[term]);
-  return run_rules(g, rules, root, std::string("W1a/") + kStartNames[term], {30, 100000, 3600, 0}, scheduler);
+  add_term(g, kStartTerms[term]);
+  return run_rules(g, rules, std::string("W1a/") + kStartNames[term], {30, 100000, 3600, 0}, scheduler, max_it);
 }
 
-WorkloadResult run_w1b(int term, SchedulerKind scheduler) {
+WorkloadResult run_w1b(int term, SchedulerKind scheduler, std::optional<size_t> max_it) {
   MathGraph g;
   ConstFold& cf = g.analysis();
   cf.num = g.intern_op("num");
@@ -210,11 +211,11 @@ WorkloadResult run_w1b(int term, SchedulerKind scheduler) {
   add("i-power-const", "(i (pow ?x ?c) ?x)", "(/ (pow ?x (+ ?c 1)) (+ ?c 1))",
       [](MathGraph& g, const MatchView& m) { return g.data(m.var(1)).has_value(); });
   for (const char* n : {"i-cos", "i-sin", "i-sum", "i-dif", "i-parts"}) w1a(n);
-  const Id root = add_term(g, kStartTerms[term], kMathLeaves);
-  return run_rules(g, rules, root, std::string("W1b/") + kStartNames[term], {30, 100000, 3600, 0}, scheduler);
+  add_term(g, kStartTerms[term], kMathLeaves);
+  return run_rules(g, rules, std::string("W1b/") + kStartNames[term], {30, 100000, 3600, 0}, scheduler, max_it);
 }
 
-WorkloadResult run_w2(SchedulerKind scheduler) {
+WorkloadResult run_w2(SchedulerKind scheduler, std::optional<size_t> max_it) {
   SymbolGraph g;
   std::vector<Rewrite<SymbolGraph>> rules;
   rules.push_back(make_rewrite(g, "matmul-assoc-l", "(matmul ?a (matmul ?b ?c))", "(matmul (matmul ?a ?b) ?c)"));
@@ -222,10 +223,10 @@ WorkloadResult run_w2(SchedulerKind scheduler) {
   const OpId mm = g.intern_op("matmul");
   Id acc = g.add(g.intern_op("x64"), std::span<const Id>());
   for (int i = 63; i >= 0; --i) acc = g.add(mm, {g.add(g.intern_op("x" + std::to_string(i)), std::span<const Id>()), acc});
-  return run_rules(g, rules, acc, "W2", {20, 500000, 3600, 0}, scheduler);
+  return run_rules(g, rules, "W2", {20, 500000, 3600, 0}, scheduler, max_it);
 }
 
-WorkloadResult run_w3(size_t iter_limit, SchedulerKind scheduler) {
+WorkloadResult run_w3(size_t iter_limit, SchedulerKind scheduler, std::optional<size_t> max_it) {
   SymbolGraph g;
   std::vector<Rewrite<SymbolGraph>> rules;
   rules.push_back(make_rewrite(g, "comm-add", "(+ ?a ?b)", "(+ ?b ?a)"));
@@ -233,8 +234,8 @@ WorkloadResult run_w3(size_t iter_limit, SchedulerKind scheduler) {
   const OpId plus = g.intern_op("+");
   Id acc = g.add(g.intern_op("x199"), std::span<const Id>());
   for (int i = 198; i >= 0; --i) acc = g.add(plus, {g.add(g.intern_op("x" + std::to_string(i)), std::span<const Id>()), acc});
-  return run_rules(g, rules, acc, iter_limit == 10 ? "W3" : "W3:" + std::to_string(iter_limit),
-                   {iter_limit, 1000000, 3600, 0}, scheduler);
+  return run_rules(g, rules, iter_limit == 10 ? "W3" : "W3:" + std::to_string(iter_limit),
+                   {iter_limit, 1000000, 3600, 0}, scheduler, max_it);
 }
 
 }  // namespace
@@ -255,7 +256,8 @@ bool is_workload(const std::string& name) {
   return false;
 }
 
-std::vector<WorkloadResult> run_workload(const std::string& name, SchedulerKind scheduler) {
+std::vector<WorkloadResult> run_workload(const std::string& name, SchedulerKind scheduler,
+                                         std::optional<size_t> max_iterations) {
   if (!is_workload(name)) {
     std::string all;
     for (const std::string& n : workload_names()) all += (all.empty() ? "" : ", ") + n;
@@ -267,12 +269,12 @@ std::vector<WorkloadResult> run_workload(const std::string& name, SchedulerKind 
     if (name.rfind(prefix, 0) != 0) continue;
     for (int t = 0; t < 4; ++t)
       if (name == prefix || name == prefix + "/" + kStartNames[t])
-        out.push_back(w == 0 ? run_w1a(t, scheduler) : run_w1b(t, scheduler));
+        out.push_back(w == 0 ? run_w1a(t, scheduler, max_iterations) : run_w1b(t, scheduler, max_iterations));
     return out;
   }
-  if (name == "W2") out.push_back(run_w2(scheduler));
-  if (name == "W3") out.push_back(run_w3(10, scheduler));
-  if (name.rfind("W3:", 0) == 0) out.push_back(run_w3(size_t(std::stoul(name.substr(3))), scheduler));
+  if (name == "W2") out.push_back(run_w2(scheduler, max_iterations));
+  if (name == "W3") out.push_back(run_w3(10, scheduler, max_iterations));
+  if (name.rfind("W3:", 0) == 0) out.push_back(run_w3(size_t(std::stoul(name.substr(3))), scheduler, max_iterations));
   return out;
 }
 

@@ -24,6 +24,8 @@ std::vector<std::string> workload_names();
 bool is_workload(const std::string& name);
 
 // Runs one workload (a W1a/W1b name without a start term runs all four; each is one result).
-std::vector<WorkloadResult> run_workload(const std::string& name, eg::SchedulerKind scheduler);
+// `max_iterations` lowers the iteration limit (tests use it to stop after the complete iterations).
+std::vector<WorkloadResult> run_workload(const std::string& name, eg::SchedulerKind scheduler,
+                                         std::optional<size_t> max_iterations = std::nullopt);
 
 }  // namespace eqopt::bench

@@ -87,8 +87,8 @@ class EGraph {
   // with explanations on, the id of the node for exactly this term (a valid, non-canonical class id).
   Id add(OpId op, PayloadId payload, std::span<const Id> children) {
     std::vector<Id>& kids = scratch_kids_;
-    kids.assign(children.begin(), children.end());
-    for (Id& k : kids) k = uf_.find_mut(k);
+    kids.resize(children.size());
+    for (size_t i = 0; i < children.size(); ++i) kids[i] = uf_.find_mut(children[i]);
     const uint32_t h = node_hash(op, payload, kids.data(), uint32_t(kids.size()));
     const Id existing = memo_.find(h, [&](Id m) { return same_content(m, op, payload, kids.data(), uint32_t(kids.size())); });
     if (existing != kNoId) {

@@ -44,6 +44,33 @@ struct Pattern {
   std::string text;
   uint32_t root() const { return uint32_t(nodes.size() - 1); }
   bool root_is_var() const { return nodes.back().is_var; }
+
+  // The same nodes without per-node heap storage, for the apply hot path (instantiate and
+  // lookup_instantiation); empty when a node has more than kFlatKids children or the pattern is
+  // larger than kFlatNodes.
+  static constexpr size_t kFlatKids = 6, kFlatNodes = 64;
+  struct Flat {
+    OpId op;
+    PayloadId payload;
+    int32_t payload_var;  // >= 0: payload comes from this payload variable
+    int32_t var;          // >= 0: this node is that class variable
+    uint32_t arity;
+    uint8_t kids[kFlatKids];
+  };
+  std::vector<Flat> flat;
+  void build_flat() {
+    flat.clear();
+    if (nodes.size() > kFlatNodes) return;
+    for (const Node& n : nodes) {
+      if (n.kids.size() > kFlatKids) {
+        flat.clear();
+        return;
+      }
+      Flat f{n.op, n.payload, n.payload_var, n.is_var ? int32_t(n.var) : -1, uint32_t(n.kids.size()), {}};
+      for (size_t k = 0; k < n.kids.size(); ++k) f.kids[k] = uint8_t(n.kids[k]);
+      flat.push_back(f);
+    }
+  }
 };
 
 // Compiles an S-expression against an e-graph's symbol tables. Variables are looked up in (and,
@@ -85,6 +112,7 @@ Pattern compile_pattern(G& g, const SExpr& e, VarTable& vars, bool allow_new_var
     return uint32_t(p.nodes.size() - 1);
   };
   rec(e);
+  p.build_flat();
   return p;
 }
 
@@ -300,6 +328,22 @@ class Program {
 // class of each class variable, `payload_vars` the payload of each payload variable.
 template <class G>
 Id instantiate(G& g, const Pattern& p, const Id* vars, const PayloadId* payload_vars) {
+  if (!p.flat.empty()) {
+    Id ids[Pattern::kFlatNodes];
+    Id kids[Pattern::kFlatKids];
+    const size_t n_nodes = p.flat.size();
+    for (size_t i = 0; i < n_nodes; ++i) {
+      const Pattern::Flat& n = p.flat[i];
+      if (n.var >= 0) {
+        ids[i] = vars[n.var];
+        continue;
+      }
+      for (uint32_t k = 0; k < n.arity; ++k) kids[k] = ids[n.kids[k]];
+      ids[i] = g.add(n.op, n.payload_var >= 0 ? payload_vars[n.payload_var] : n.payload,
+                     std::span<const Id>(kids, n.arity));
+    }
+    return ids[n_nodes - 1];
+  }
   Id local[64];
   std::vector<Id> heap;
   Id* ids = local;
@@ -332,22 +376,22 @@ Id instantiate(G& g, const Pattern& p, const Id* vars, const PayloadId* payload_
 // (nothing is added); kNoId otherwise.
 template <class G>
 Id lookup_instantiation(const G& g, const Pattern& p, const Id* vars, const PayloadId* payload_vars) {
-  Id local[64];
-  if (p.nodes.size() > 64) return kNoId;  // large right sides simply take the adding path
-  Id kids[16];
-  for (size_t i = 0; i < p.nodes.size(); ++i) {
-    const Pattern::Node& n = p.nodes[i];
-    if (n.is_var) {
+  if (p.flat.empty()) return kNoId;  // large right sides simply take the adding path
+  Id local[Pattern::kFlatNodes];
+  Id kids[Pattern::kFlatKids];
+  const size_t n_nodes = p.flat.size();
+  for (size_t i = 0; i < n_nodes; ++i) {
+    const Pattern::Flat& n = p.flat[i];
+    if (n.var >= 0) {
       local[i] = vars[n.var];
       continue;
     }
-    if (n.kids.size() > 16) return kNoId;
-    for (size_t k = 0; k < n.kids.size(); ++k) kids[k] = local[n.kids[k]];
+    for (uint32_t k = 0; k < n.arity; ++k) kids[k] = local[n.kids[k]];
     const PayloadId pl = n.payload_var >= 0 ? payload_vars[n.payload_var] : n.payload;
-    local[i] = g.lookup(n.op, pl, std::span<const Id>(kids, n.kids.size()));
+    local[i] = g.lookup(n.op, pl, std::span<const Id>(kids, n.arity));
     if (local[i] == kNoId) return kNoId;
   }
-  return local[p.root()];
+  return local[n_nodes - 1];
 }
 
 // Adds a ground term written as an S-expression; returns its class.

@@ -1,0 +1,1 @@
+#include "egraph/serialize.h"
