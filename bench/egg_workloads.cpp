@@ -74,7 +74,8 @@ struct ConstFold {
     const Id leaf = g.add(num, g.intern_payload(number_payload(*d)), std::span<const Id>());
     g.merge(c, leaf);
     // Prune: keep only leaves in the class's node list.
-    std::vector<Id> nodes = g.eclass(c).nodes;
+    const auto& list = g.eclass(c).nodes;
+    const std::vector<Id> nodes(list.begin(), list.end());
     for (Id n : nodes)
       if (!g.node_children(n).empty()) g.hide_node(n);
   }

@@ -22,7 +22,7 @@ WORKLOAD: W1a, W1b (all four start terms) or W1a/NAME, W1b/NAME with NAME one of
 simplify_const, simplify_root, simplify_factor; W2; W3; W3:N (W3 with iteration limit N).
 
   --scheduler S   simple (default) or backoff (egg's BackoffScheduler: match limit 1000, ban 5)
-  --reps N        repetitions; the rows are from the first, the wall time is the median (default 1)
+  --reps N        repetitions; wall time, rows and phase times are those of the median rep (default 1)
   --json          machine-readable output
 )";
 
@@ -42,15 +42,19 @@ int cmd_bench_egraph(const std::vector<std::string>& argv) {
   const std::string workload = args.positional()[0];
   if (!bench::is_workload(workload)) bench::run_workload(workload, kind);  // reports the names
 
+  // Every rep's results; rows and phase times are reported from the rep with the median wall time.
+  std::vector<std::vector<bench::WorkloadResult>> runs;  // [rep][workload]
+  for (int64_t r = 0; r < reps; ++r) runs.push_back(bench::run_workload(workload, kind));
   std::vector<bench::WorkloadResult> first;
-  std::vector<std::vector<double>> times;
-  for (int64_t r = 0; r < reps; ++r) {
-    std::vector<bench::WorkloadResult> res = bench::run_workload(workload, kind);
-    if (r == 0) {
-      first = res;
-      times.resize(res.size());
+  std::vector<std::vector<double>> times(runs[0].size());
+  for (size_t i = 0; i < runs[0].size(); ++i) {
+    std::vector<std::pair<double, size_t>> by_time;
+    for (size_t r = 0; r < runs.size(); ++r) {
+      times[i].push_back(runs[r][i].total_ms);
+      by_time.emplace_back(runs[r][i].total_ms, r);
     }
-    for (size_t i = 0; i < res.size(); ++i) times[i].push_back(res[i].total_ms);
+    std::sort(by_time.begin(), by_time.end());
+    first.push_back(runs[by_time[by_time.size() / 2].second][i]);
   }
   const double peak_mib = double(eg::peak_resident_memory_bytes()) / (1 << 20);
   nlohmann::ordered_json all = nlohmann::ordered_json::array();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "egraph/hashcons.h"
+#include "egraph/idvec.h"
 #include "egraph/ids.h"
 #include "egraph/symbols.h"
 #include "egraph/unionfind.h"
@@ -56,8 +57,8 @@ class EGraph {
   using Data = typename Analysis::Data;
 
   struct EClass {
-    std::vector<Id> nodes;    // live, visible e-nodes; sorted by (op, payload) after rebuild
-    std::vector<Id> parents;  // e-nodes that have this class as a child (may hold stale ids until rebuild)
+    IdVec nodes;    // live, visible e-nodes; sorted by (op, payload) after rebuild
+    IdVec parents;  // e-nodes that have this class as a child (may hold stale ids until rebuild)
     [[no_unique_address]] Data data{};
   };
 
@@ -146,8 +147,8 @@ class EGraph {
     if (state_[n] != kLive) return;
     state_[n] = kHidden;
     --visible_nodes_;
-    auto& list = classes_[uf_.find_mut(n)].nodes;
-    list.erase(std::remove(list.begin(), list.end(), n), list.end());
+    IdVec& list = classes_[uf_.find_mut(n)].nodes;
+    list.truncate_at(std::remove(list.begin(), list.end(), n));
   }
 
   size_t num_classes() const { return num_classes_; }
@@ -259,10 +260,10 @@ class EGraph {
       if (changed_a) analysis_pending_.insert(analysis_pending_.end(), A.parents.begin(), A.parents.end());
       if (changed_b) analysis_pending_.insert(analysis_pending_.end(), B.parents.begin(), B.parents.end());
     }
-    A.nodes.insert(A.nodes.end(), B.nodes.begin(), B.nodes.end());
-    A.parents.insert(A.parents.end(), B.parents.begin(), B.parents.end());
-    std::vector<Id>().swap(B.nodes);
-    std::vector<Id>().swap(B.parents);
+    A.nodes.append(B.nodes);
+    A.parents.append(B.parents);
+    B.nodes.release();
+    B.parents.release();
     dirty_.push_back(a);
     if constexpr (Analysis::enabled) analysis_.modify(*this, a);
     return true;
@@ -306,6 +307,7 @@ class EGraph {
   std::vector<Id> pending_;           // nodes whose children may have become non-canonical
   std::vector<Id> analysis_pending_;  // nodes whose class data must be recomputed
   std::vector<Id> dirty_;             // classes whose node/parent lists need cleaning
+  std::vector<uint8_t> cleaned_mark_;  // scratch for rebuild: classes already cleaned
   std::vector<Id> scratch_kids_;
   size_t num_classes_ = 0;
   size_t visible_nodes_ = 0;
@@ -374,12 +376,17 @@ size_t EGraph<A>::rebuild() {
     }
   }
   // Clean the node and parent lists of every class touched.
+  // A mark per class replaces sorting the (long, repetitive) dirty list.
   std::vector<Id> dirty;
   dirty.swap(dirty_);
-  for (Id& c : dirty) c = uf_.find_mut(c);
-  std::sort(dirty.begin(), dirty.end());
-  dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
-  for (Id c : dirty) normalize_class(c);
+  if (cleaned_mark_.size() < classes_.size()) cleaned_mark_.resize(classes_.size(), 0);
+  for (Id& c : dirty) {
+    c = uf_.find_mut(c);
+    if (cleaned_mark_[c]) continue;
+    cleaned_mark_[c] = 1;
+    normalize_class(c);
+  }
+  for (Id c : dirty) cleaned_mark_[c] = 0;
   return unions;
 }
 
@@ -387,7 +394,7 @@ template <class A>
 void EGraph<A>::normalize_class(Id c) {
   EClass& cl = classes_[c];
   auto gone = [&](Id n) { return state_[n] != kLive; };
-  cl.nodes.erase(std::remove_if(cl.nodes.begin(), cl.nodes.end(), gone), cl.nodes.end());
+  cl.nodes.truncate_at(std::remove_if(cl.nodes.begin(), cl.nodes.end(), gone));
   std::sort(cl.nodes.begin(), cl.nodes.end(), [&](Id x, Id y) {
     const NodeRec &a = nodes_[x], &b = nodes_[y];
     if (a.op != b.op) return a.op < b.op;
@@ -395,17 +402,20 @@ void EGraph<A>::normalize_class(Id c) {
     return x < y;
   });
   auto dead = [&](Id n) { return state_[n] == kDead; };
-  cl.parents.erase(std::remove_if(cl.parents.begin(), cl.parents.end(), dead), cl.parents.end());
+  cl.parents.truncate_at(std::remove_if(cl.parents.begin(), cl.parents.end(), dead));
   std::sort(cl.parents.begin(), cl.parents.end());
-  cl.parents.erase(std::unique(cl.parents.begin(), cl.parents.end()), cl.parents.end());
+  cl.parents.truncate_at(std::unique(cl.parents.begin(), cl.parents.end()));
 }
 
 template <class A>
 size_t EGraph<A>::memory_bytes() const {
   size_t b = nodes_.capacity() * sizeof(NodeRec) + big_kids_.capacity() * sizeof(Id) + state_.capacity() +
              uf_.size() * sizeof(Id) + classes_.capacity() * sizeof(EClass) + memo_.memory_bytes();
-  for (Id c = 0; c < Id(classes_.size()); ++c)
-    b += (classes_[c].nodes.capacity() + classes_[c].parents.capacity()) * sizeof(Id);
+  for (Id c = 0; c < Id(classes_.size()); ++c) {
+    const EClass& cl = classes_[c];
+    if (cl.nodes.capacity() > IdVec::kInline) b += cl.nodes.capacity() * sizeof(Id);
+    if (cl.parents.capacity() > IdVec::kInline) b += cl.parents.capacity() * sizeof(Id);
+  }
   return b;
 }
 

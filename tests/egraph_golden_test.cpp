@@ -114,3 +114,22 @@ TEST(EGraphGolden, BackoffSchedulerBansExplosiveRules) {
   EXPECT_EQ(r.nodes, 19105u);
   EXPECT_EQ(r.classes, 6817u);
 }
+
+// The whole W3 run: 16.4 M matches in its last iteration, 10.9 M e-nodes and 2 GB at the end, so
+// it runs in release builds only (about 10 s); sanitizer and debug builds check iterations 0-3.
+TEST(EGraphGolden, W3FullRunReleaseOnly) {
+#if defined(__SANITIZE_ADDRESS__) || !defined(NDEBUG)
+  GTEST_SKIP() << "the full W3 run is checked in release builds only";
+#else
+  const WorkloadResult r = run_one("W3");
+  expect_rows(r, {{397, 994, 597},
+                  {1977, 3360, 1582},
+                  {16633, 21118, 8985},
+                  {299684, 288177, 122095},
+                  {16412132, 10878060, 4796799}});
+  EXPECT_EQ(r.iterations.size(), 5u);
+  EXPECT_EQ(r.stop, eg::StopReason::NodeLimit);
+  EXPECT_EQ(r.iterations[4].rules[0].matches, 287977u);
+  EXPECT_EQ(r.iterations[4].rules[1].matches, 16124155u);
+#endif
+}
