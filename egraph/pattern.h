@@ -324,74 +324,56 @@ class Program {
   OpId root_op_ = 0;
 };
 
-// Adds the pattern instantiated with a substitution; returns the root's class. `vars` holds the
-// class of each class variable, `payload_vars` the payload of each payload variable.
-template <class G>
-Id instantiate(G& g, const Pattern& p, const Id* vars, const PayloadId* payload_vars) {
-  if (!p.flat.empty()) {
+// Walks the pattern's nodes bottom-up with a substitution: variables take their class, and each
+// operator node becomes step(op, payload, children) (kNoId from step stops the walk). Returns the
+// root's class, or kNoId when stopped.
+template <class Step>
+Id walk_instantiation(const Pattern& p, const Id* vars, const PayloadId* payload_vars, Step&& step) {
+  if (!p.flat.empty()) {  // the common case, without heap use
     Id ids[Pattern::kFlatNodes];
     Id kids[Pattern::kFlatKids];
-    const size_t n_nodes = p.flat.size();
-    for (size_t i = 0; i < n_nodes; ++i) {
+    for (size_t i = 0; i < p.flat.size(); ++i) {
       const Pattern::Flat& n = p.flat[i];
       if (n.var >= 0) {
         ids[i] = vars[n.var];
         continue;
       }
       for (uint32_t k = 0; k < n.arity; ++k) kids[k] = ids[n.kids[k]];
-      ids[i] = g.add(n.op, n.payload_var >= 0 ? payload_vars[n.payload_var] : n.payload,
-                     std::span<const Id>(kids, n.arity));
+      ids[i] = step(n.op, n.payload_var >= 0 ? payload_vars[n.payload_var] : n.payload,
+                    std::span<const Id>(kids, n.arity));
+      if (ids[i] == kNoId) return kNoId;
     }
-    return ids[n_nodes - 1];
+    return ids[p.flat.size() - 1];
   }
-  Id local[64];
-  std::vector<Id> heap;
-  Id* ids = local;
-  if (p.nodes.size() > 64) {
-    heap.resize(p.nodes.size());
-    ids = heap.data();
-  }
-  Id kids[16];
-  std::vector<Id> big;
+  std::vector<Id> ids(p.nodes.size()), kids;
   for (size_t i = 0; i < p.nodes.size(); ++i) {
     const Pattern::Node& n = p.nodes[i];
     if (n.is_var) {
       ids[i] = vars[n.var];
       continue;
     }
-    const PayloadId pl = n.payload_var >= 0 ? payload_vars[n.payload_var] : n.payload;
-    if (n.kids.size() <= 16) {
-      for (size_t k = 0; k < n.kids.size(); ++k) kids[k] = ids[n.kids[k]];
-      ids[i] = g.add(n.op, pl, std::span<const Id>(kids, n.kids.size()));
-    } else {
-      big.clear();
-      for (uint32_t k : n.kids) big.push_back(ids[k]);
-      ids[i] = g.add(n.op, pl, big);
-    }
+    kids.clear();
+    for (uint32_t k : n.kids) kids.push_back(ids[k]);
+    ids[i] = step(n.op, n.payload_var >= 0 ? payload_vars[n.payload_var] : n.payload, std::span<const Id>(kids));
+    if (ids[i] == kNoId) return kNoId;
   }
   return ids[p.root()];
+}
+
+// Adds the pattern instantiated with a substitution; returns the root's class. `vars` holds the
+// class of each class variable, `payload_vars` the payload of each payload variable.
+template <class G>
+Id instantiate(G& g, const Pattern& p, const Id* vars, const PayloadId* payload_vars) {
+  return walk_instantiation(p, vars, payload_vars,
+                            [&g](OpId op, PayloadId pl, std::span<const Id> kids) { return g.add(op, pl, kids); });
 }
 
 // The class of the pattern instantiated with a substitution if every e-node of it already exists
 // (nothing is added); kNoId otherwise.
 template <class G>
 Id lookup_instantiation(const G& g, const Pattern& p, const Id* vars, const PayloadId* payload_vars) {
-  if (p.flat.empty()) return kNoId;  // large right sides simply take the adding path
-  Id local[Pattern::kFlatNodes];
-  Id kids[Pattern::kFlatKids];
-  const size_t n_nodes = p.flat.size();
-  for (size_t i = 0; i < n_nodes; ++i) {
-    const Pattern::Flat& n = p.flat[i];
-    if (n.var >= 0) {
-      local[i] = vars[n.var];
-      continue;
-    }
-    for (uint32_t k = 0; k < n.arity; ++k) kids[k] = local[n.kids[k]];
-    const PayloadId pl = n.payload_var >= 0 ? payload_vars[n.payload_var] : n.payload;
-    local[i] = g.lookup(n.op, pl, std::span<const Id>(kids, n.arity));
-    if (local[i] == kNoId) return kNoId;
-  }
-  return local[n_nodes - 1];
+  return walk_instantiation(p, vars, payload_vars,
+                            [&g](OpId op, PayloadId pl, std::span<const Id> kids) { return g.lookup(op, pl, kids); });
 }
 
 // Adds a ground term written as an S-expression; returns its class.
