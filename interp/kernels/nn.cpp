@@ -147,6 +147,14 @@ nn::Window conv_window(const KernelContext& ctx, const Tensor& W) {
   return nn::read_window(node, kernel);
 }
 
+// Starts each output channel plane at its bias (or leaves the zero fill when there is none).
+template <class T>
+void fill_bias(T* y, const Tensor* B, int64_t N, int64_t M, int64_t plane) {
+  if (!B) return;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t m = 0; m < M; ++m) std::fill_n(y + (n * M + m) * plane, plane, B->data<T>()[m]);
+}
+
 // Y = conv(X, W) + B for one element type. Y arrives zero-filled with its inferred shape.
 template <class T>
 void conv(const Tensor& X, const Tensor& W, const Tensor* B, Tensor& Y, const nn::Window& w,
@@ -159,10 +167,7 @@ void conv(const Tensor& X, const Tensor& W, const Tensor* B, Tensor& Y, const nn
   const T* x = X.data<T>();
   const T* wt = W.data<T>();
   T* y = Y.mutable_data<T>();
-  if (B)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t m = 0; m < M; ++m)
-        std::fill_n(y + (n * M + m) * out_size, out_size, B->data<T>()[m]);
+  fill_bias(y, B, N, M, out_size);
 
   if (Cg == 1) {
     // Depthwise (one input channel per group): each tap adds a shifted, scaled copy of the input
@@ -244,10 +249,7 @@ void conv_transpose(const Tensor& X, const Tensor& W, const Tensor* B, Tensor& Y
   const T* x = X.data<T>();
   const T* wt = W.data<T>();
   T* y = Y.mutable_data<T>();
-  if (B)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t m = 0; m < M; ++m)
-        std::fill_n(y + (n * M + m) * out_size, out_size, B->data<T>()[m]);
+  fill_bias(y, B, N, M, out_size);
   std::vector<T> cols(size_t(Mg * K * in_size));
   for (int64_t n = 0; n < N; ++n)
     for (int64_t grp = 0; grp < group; ++grp) {

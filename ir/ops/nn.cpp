@@ -5,6 +5,8 @@
 #include <set>
 
 #include "ir/ops/nn_geometry.h"
+#include <optional>
+
 #include "ir/ops/ops.h"
 
 namespace eqopt {
@@ -297,63 +299,68 @@ void check_bias(const InferContext& ctx, size_t i, const Dim& channels) {
   }
 }
 
-void infer_conv(InferContext& ctx) {
+// What Conv and ConvTranspose inference share: dtypes, the input's spatial dims, group and kernel.
+// nullopt when the input's rank is unknown (the output then has unknown rank too).
+struct ConvInputs {
+  std::vector<int64_t> spatial;
+  const Dims* x;
+  const Dims* w;
+  int64_t group;
+  std::optional<std::vector<int64_t>> kernel;
+};
+
+std::optional<ConvInputs> read_conv_inputs(InferContext& ctx) {
   ctx.require_dtype(0, kFloat);
   ctx.require_same_dtype(0, 1);
   if (!ctx.input_type(0).has_rank()) {
     ctx.set_output_unknown_rank(0, ctx.input_dtype(0));
-    return;
+    return std::nullopt;
   }
-  const std::vector<int64_t> in = spatial_of(ctx, 0);
-  const Dims& x = ctx.input_dims(0);
-  const Dims& w = ctx.input_dims(1);
-  const int64_t group = ctx.node().attr_int("group", 1);
-  if (group <= 0) ctx.fail("group must be positive, got ", group);
-  const auto kernel = conv_kernel(ctx, in.size());
-  if (x[1].known() && w[1].known() && x[1].value != w[1].value * group)
-    ctx.fail("input has ", x[1].value, " channels but the weight ", ctx.input_type(1).str(),
-             " with group ", group, " expects ", w[1].value * group);
-  if (w[0].known() && w[0].value % group != 0)
-    ctx.fail("output channels ", w[0].value, " are not a multiple of group ", group);
-  check_bias(ctx, 2, w[0]);
-  Dims out{x[0], w[0]};
-  if (kernel) {
-    nn::Window win = nn::read_window(ctx.node(), *kernel);
-    for (int64_t d : nn::window_output_dims(ctx.node(), win, in)) out.push_back(dim_of(d));
+  ConvInputs c{spatial_of(ctx, 0), &ctx.input_dims(0), &ctx.input_dims(1), ctx.node().attr_int("group", 1), {}};
+  if (c.group <= 0) ctx.fail("group must be positive, got ", c.group);
+  c.kernel = conv_kernel(ctx, c.spatial.size());
+  return c;
+}
+
+// Output [N, channels, spatial...]; `spatial_out` computes the spatial dims from the window.
+template <class SpatialOut>
+void set_conv_output(InferContext& ctx, const ConvInputs& c, Dim channels, SpatialOut&& spatial_out) {
+  Dims out{(*c.x)[0], channels};
+  if (c.kernel) {
+    nn::Window win = nn::read_window(ctx.node(), *c.kernel);
+    for (int64_t d : spatial_out(win)) out.push_back(dim_of(d));
   } else {
-    out.resize(x.size(), Dim::unknown());
+    out.resize(c.x->size(), Dim::unknown());
   }
   ctx.set_output(0, ctx.input_dtype(0), out);
 }
 
+void infer_conv(InferContext& ctx) {
+  const auto c = read_conv_inputs(ctx);
+  if (!c) return;
+  const Dims &x = *c->x, &w = *c->w;
+  if (x[1].known() && w[1].known() && x[1].value != w[1].value * c->group)
+    ctx.fail("input has ", x[1].value, " channels but the weight ", ctx.input_type(1).str(),
+             " with group ", c->group, " expects ", w[1].value * c->group);
+  if (w[0].known() && w[0].value % c->group != 0)
+    ctx.fail("output channels ", w[0].value, " are not a multiple of group ", c->group);
+  check_bias(ctx, 2, w[0]);
+  set_conv_output(ctx, *c, w[0], [&](nn::Window& win) { return nn::window_output_dims(ctx.node(), win, c->spatial); });
+}
+
 void infer_conv_transpose(InferContext& ctx) {
-  ctx.require_dtype(0, kFloat);
-  ctx.require_same_dtype(0, 1);
-  if (!ctx.input_type(0).has_rank()) {
-    ctx.set_output_unknown_rank(0, ctx.input_dtype(0));
-    return;
-  }
-  const std::vector<int64_t> in = spatial_of(ctx, 0);
-  const Dims& x = ctx.input_dims(0);
-  const Dims& w = ctx.input_dims(1);
-  const int64_t group = ctx.node().attr_int("group", 1);
-  if (group <= 0) ctx.fail("group must be positive, got ", group);
-  const auto kernel = conv_kernel(ctx, in.size());
+  const auto c = read_conv_inputs(ctx);
+  if (!c) return;
+  const Dims &x = *c->x, &w = *c->w;
   if (x[1].known() && w[0].known() && x[1].value != w[0].value)
     ctx.fail("input has ", x[1].value, " channels but the weight ", ctx.input_type(1).str(),
              " expects ", w[0].value);
-  if (w[0].known() && w[0].value % group != 0)
-    ctx.fail("input channels ", w[0].value, " are not a multiple of group ", group);
-  const Dim m = w[1].known() ? Dim::of(w[1].value * group) : Dim::unknown();
+  if (w[0].known() && w[0].value % c->group != 0)
+    ctx.fail("input channels ", w[0].value, " are not a multiple of group ", c->group);
+  const Dim m = w[1].known() ? Dim::of(w[1].value * c->group) : Dim::unknown();
   check_bias(ctx, 2, m);
-  Dims out{x[0], m};
-  if (kernel) {
-    nn::Window win = nn::read_window(ctx.node(), *kernel);
-    for (int64_t d : nn::conv_transpose_output_dims(ctx.node(), win, in)) out.push_back(dim_of(d));
-  } else {
-    out.resize(x.size(), Dim::unknown());
-  }
-  ctx.set_output(0, ctx.input_dtype(0), out);
+  set_conv_output(ctx, *c, m,
+                  [&](nn::Window& win) { return nn::conv_transpose_output_dims(ctx.node(), win, c->spatial); });
 }
 
 // MaxPool, AveragePool, LpPool.
