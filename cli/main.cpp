@@ -26,6 +26,8 @@ commands:
   check PATH [--data DIR] [--rtol R] [--atol A] [--quiet]
       Conformance against reference outputs: an ONNX node-test folder, a folder of
       them, or MODEL.onnx with data in --data DIR (default MODEL.testdata/).
+  optimize MODEL -o OUT.onnx [--json REPORT] [--input-shape NAME=DIMS]...
+      Optimizes MODEL through the e-graph and writes standard ONNX (rules: not applied yet).
   ops [--json]
       The ops eqopt understands and whether the reference interpreter runs them.
   bench-egraph WORKLOAD [--scheduler simple|backoff] [--reps N] [--json]
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
     if (command == "check") return eqopt::cli::cmd_check(rest);
     if (command == "ops") return eqopt::cli::cmd_ops(rest);
     if (command == "bench-egraph") return eqopt::cli::cmd_bench_egraph(rest);
+    if (command == "optimize") return eqopt::cli::cmd_optimize(rest);
     std::cerr << "eqopt: unknown command '" << command << "' (see eqopt --help)\n";
     return 2;
   } catch (const eqopt::Error& e) {

@@ -1,0 +1,494 @@
+#include "optimizer/tensor_egraph.h"
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <set>
+
+#include "interp/interpreter.h"
+#include "ir/model_stats.h"
+#include "ir/op_registry.h"
+
+namespace eqopt::opt {
+
+using eg::Id;
+using eg::OpId;
+using eg::PayloadId;
+
+namespace {
+
+void append_hex(std::string& out, const void* data, size_t n) {
+  static const char* digits = "0123456789abcdef";
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < n; ++i) {
+    out += digits[p[i] >> 4];
+    out += digits[p[i] & 15];
+  }
+}
+
+// Canonical text of a tensor: equal tensors give equal text.
+void append_tensor(std::string& out, const Tensor& t) {
+  out += std::string(dtype_short_name(t.dtype())) + shape_str(t.shape()) + ":";
+  if (t.dtype() == DType::String)
+    for (const std::string& s : t.strings()) out += std::to_string(s.size()) + ":" + s;
+  else
+    append_hex(out, t.raw_data(), t.nbytes());
+}
+
+std::string op_key(const Node& n) { return n.is_default_domain() ? n.op_type : n.domain + "::" + n.op_type; }
+
+}  // namespace
+
+PayloadId TensorProgram::op_payload(const std::vector<Attribute>& attrs, size_t num_outputs) {
+  std::vector<const Attribute*> sorted;
+  for (const Attribute& a : attrs) sorted.push_back(&a);
+  std::sort(sorted.begin(), sorted.end(), [](const Attribute* x, const Attribute* y) { return x->name < y->name; });
+  std::string key = "#out=" + std::to_string(num_outputs);
+  for (const Attribute* a : sorted) {
+    key += ";" + a->name + "=" + std::string(attribute_kind_name(a->kind)) + ":";
+    switch (a->kind) {
+      case Attribute::Kind::Float: append_hex(key, &a->f, sizeof a->f); break;
+      case Attribute::Kind::Int: key += std::to_string(a->i); break;
+      case Attribute::Kind::String: key += std::to_string(a->s.size()) + ":" + a->s; break;
+      case Attribute::Kind::Floats: append_hex(key, a->floats.data(), a->floats.size() * sizeof(float)); break;
+      case Attribute::Kind::Ints:
+        for (int64_t v : a->ints) key += std::to_string(v) + ",";
+        break;
+      case Attribute::Kind::Strings:
+        for (const auto& v : a->strings) key += std::to_string(v.size()) + ":" + v;
+        break;
+      case Attribute::Kind::Tensor: append_tensor(key, a->t); break;
+      case Attribute::Kind::Tensors:
+        for (const Tensor& t : a->tensors) append_tensor(key, t);
+        break;
+      // Subgraphs are identified by address: two If nodes are equal only if they share bodies.
+      case Attribute::Kind::Graph: key += std::to_string(reinterpret_cast<uintptr_t>(a->g.get())); break;
+      case Attribute::Kind::Graphs:
+        for (const auto& sub : a->graphs) key += std::to_string(reinterpret_cast<uintptr_t>(sub.get())) + ",";
+        break;
+      case Attribute::Kind::Opaque: append_hex(key, a->opaque.data(), a->opaque.size()); break;
+    }
+  }
+  const PayloadId p = g_.intern_payload(key);
+  if (!attrs_.count(p)) attrs_[p] = OpAttributes{attrs, num_outputs};
+  return p;
+}
+
+PayloadId TensorProgram::add_constant(Tensor value) {
+  const PayloadId p = g_.intern_payload("c" + std::to_string(next_const_++));
+  leaf_values_[p] = std::move(value);
+  return p;
+}
+
+Node TensorProgram::node_for(Id n) const {
+  Node node;
+  const std::string& op = g_.op_name(g_.node_op(n));
+  const auto sep = op.find("::");
+  if (sep == std::string::npos) {
+    node.op_type = op;
+  } else {
+    node.domain = op.substr(0, sep);
+    node.op_type = op.substr(sep + 2);
+  }
+  node.name = "e-node " + std::to_string(n);
+  const auto kids = g_.node_children(n);
+  const OpAttributes& oa = op_attributes(g_.node_payload(n));
+  node.attributes = oa.attrs;
+  // Explicit inputs are the leading children; for ops with subgraphs the rest are outer values.
+  const size_t explicit_inputs = kids.size() - size_t(std::count_if(oa.attrs.begin(), oa.attrs.end(), [](const Attribute& a) {
+                                                        return a.name.rfind("$outer:", 0) == 0;
+                                                      }));
+  for (size_t i = 0; i < explicit_inputs; ++i)
+    node.inputs.push_back(g_.node_op(kids[i]) == op_none_ ? "" : "in" + std::to_string(i));
+  for (size_t k = 0; k < oa.num_outputs; ++k) node.outputs.push_back("out" + std::to_string(k));
+  return node;
+}
+
+TensorProgram::TensorProgram(const Model& model, const ImportOptions& options)
+    : model_(model), options_(options), g_(TensorAnalysis{this}) {
+  // Leaf operators get the smallest ids (is_leaf_op relies on the order).
+  op_input_ = g_.intern_op("$input");
+  op_weight_ = g_.intern_op("$weight");
+  op_const_ = g_.intern_op("$const");
+  op_out_ = g_.intern_op("$out");
+  op_none_ = g_.intern_op("$none");
+  import_graph();
+  g_.rebuild();
+}
+
+Id TensorProgram::import_graph() {
+  const Graph& graph = model_.graph;
+  std::unordered_map<std::string, Id> value_class;
+  std::set<std::string> init_names;
+  for (const Initializer& i : graph.initializers) init_names.insert(i.name);
+  for (const ValueInfo& in : graph.inputs) {
+    if (init_names.count(in.name)) continue;  // an input with a default: treated as a weight below
+    TensorType t = in.type;
+    if (auto it = options_.input_dims.find(in.name); it != options_.input_dims.end())
+      t = refine_type(t, TensorType{t.dtype, it->second});
+    const PayloadId p = g_.intern_payload(in.name);
+    input_types_[p] = t;
+    value_class[in.name] = g_.add(op_input_, p, std::span<const Id>());
+  }
+  for (const Initializer& init : graph.initializers) {
+    const PayloadId p = g_.intern_payload(init.name);
+    leaf_values_[p] = init.value;
+    weight_names_[p] = init.name;
+    value_class[init.name] = g_.add(op_weight_, p, std::span<const Id>());
+  }
+  const Id none = g_.add(op_none_, std::span<const Id>());
+  for (const size_t idx : topological_order(graph)) {
+    const Node& n = graph.nodes[idx];
+    // Constant nodes become weights named after their output.
+    if (n.is_default_domain() && n.op_type == "Constant" && n.attributes.size() == 1 &&
+        n.attributes[0].kind == Attribute::Kind::Tensor) {
+      const PayloadId p = g_.intern_payload("$constant:" + n.outputs[0]);
+      leaf_values_[p] = n.attributes[0].t;
+      weight_names_[p] = n.outputs[0];
+      value_class[n.outputs[0]] = g_.add(op_weight_, p, std::span<const Id>());
+      original_names_.emplace(g_.find(value_class[n.outputs[0]]), n.outputs[0]);
+      continue;
+    }
+    std::vector<Id> kids;
+    for (const std::string& in : n.inputs) kids.push_back(in.empty() ? none : value_class.at(in));
+    std::vector<Attribute> attrs = n.attributes;
+    // Values the node's subgraphs read from this graph are children too (so extraction keeps them)
+    // and are recorded, in order, as pseudo-attributes.
+    std::vector<std::string> outer;
+    for (const Attribute& a : n.attributes) {
+      auto add_ref = [&](const std::string& name) {
+        if (value_class.count(name) && std::find(outer.begin(), outer.end(), name) == outer.end()) outer.push_back(name);
+      };
+      if (a.g) for_each_outer_reference(*a.g, add_ref);
+      for (const auto& sub : a.graphs)
+        if (sub) for_each_outer_reference(*sub, add_ref);
+    }
+    for (const std::string& name : outer) {
+      kids.push_back(value_class.at(name));
+      attrs.push_back(Attribute::make_string("$outer:" + std::to_string(attrs.size()), name));
+    }
+    const OpId op = g_.intern_op(op_key(n));
+    const PayloadId p = op_payload(attrs, n.outputs.size());
+    const Id c = g_.add(op, p, kids);
+    if (n.outputs.size() == 1) {
+      value_class[n.outputs[0]] = c;
+    } else {
+      for (size_t k = 0; k < n.outputs.size(); ++k) {
+        if (n.outputs[k].empty()) continue;
+        const Id ref[1] = {c};
+        value_class[n.outputs[k]] = g_.add(op_out_, g_.intern_payload(std::to_string(k)), ref);
+      }
+    }
+    for (const std::string& o : n.outputs)
+      if (!o.empty()) original_names_.emplace(g_.find(value_class[o]), o);
+  }
+  for (const ValueInfo& o : graph.outputs) outputs_.push_back(value_class.at(o.name));
+  return none;
+}
+
+// ------------------------------------------------------------------ analysis
+
+TensorData analyze_node(const TensorProgram& program, const TensorEGraph& g, Id n) {
+  TensorData d;
+  const OpId op = g.node_op(n);
+  const PayloadId p = g.node_payload(n);
+  if (op == program.op_input()) {
+    d.types = {program.input_type(p)};
+    d.values = {std::nullopt};
+    return d;
+  }
+  if (op == program.op_weight() || op == program.op_const()) {
+    const Tensor& v = program.leaf_value(p);
+    d.types = {TensorType::of(v.dtype(), v.shape())};
+    d.values = {v};
+    d.weight_only = true;
+    return d;
+  }
+  if (op == program.op_none()) {
+    d.types = {TensorType{}};
+    d.values = {std::nullopt};
+    d.weight_only = true;
+    return d;
+  }
+  const auto kids = g.node_children(n);
+  if (op == program.op_out()) {
+    const TensorData& tuple = g.data(kids[0]);
+    const size_t k = size_t(std::stoul(g.payload_bytes(p)));
+    d.types = {k < tuple.types.size() ? tuple.types[k] : TensorType{}};
+    d.values = {k < tuple.values.size() ? tuple.values[k] : std::nullopt};
+    d.weight_only = tuple.weight_only;
+    return d;
+  }
+  const Node node = program.node_for(n);
+  std::vector<TensorType> in_types(node.inputs.size());
+  std::vector<const Tensor*> in_values(node.inputs.size(), nullptr);
+  bool all_const = true;
+  int64_t elems = 0;
+  d.weight_only = true;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const TensorData& kd = g.data(kids[i]);
+    d.weight_only &= kd.weight_only;
+    if (node.inputs[i].empty()) continue;
+    in_types[i] = kd.types.empty() ? TensorType{} : kd.types[0];
+    if (!kd.values.empty() && kd.values[0]) {
+      in_values[i] = &*kd.values[0];
+      elems += kd.values[0]->numel();
+    } else {
+      all_const = false;
+    }
+  }
+  for (size_t i = node.inputs.size(); i < kids.size(); ++i) d.weight_only &= g.data(kids[i]).weight_only;
+  const int64_t opset = program.opset(node.domain);
+  const OpSchema* schema = OpRegistry::global().find(node.domain, node.op_type);
+  InferContext ctx(node, opset, in_types, in_values);
+  infer_node(schema, ctx);
+  d.types = ctx.output_types();
+  d.values.assign(d.types.size(), std::nullopt);
+  for (size_t k = 0; k < d.types.size(); ++k)
+    if (ctx.output_values()[k]) d.values[k] = *ctx.output_values()[k];
+  const bool has_subgraph = kids.size() > node.inputs.size() ||
+                            std::any_of(node.attributes.begin(), node.attributes.end(),
+                                        [](const Attribute& a) { return a.g || !a.graphs.empty(); });
+  if (schema && all_const && !has_subgraph && !node.inputs.empty() && elems <= program.fold_max_elements()) {
+    InterpreterFolder folder;
+    if (auto folded = folder.fold(node, opset, in_values))
+      for (size_t k = 0; k < folded->size() && k < d.values.size(); ++k) d.values[k] = (*folded)[k];
+  }
+  return d;
+}
+
+std::pair<bool, bool> TensorAnalysis::merge(TensorData& into, TensorData from) {
+  bool changed_into = false, changed_from = false;
+  if (into.types.size() < from.types.size()) {
+    into.types.resize(from.types.size());
+    into.values.resize(from.types.size());
+  }
+  for (size_t k = 0; k < from.types.size(); ++k) {
+    const TensorType refined = refine_type(into.types[k], from.types[k]);
+    if (!(refined == into.types[k])) {
+      into.types[k] = refined;
+      changed_into = true;
+    }
+    if (!(refined == from.types[k])) changed_from = true;
+    if (!into.values[k] && from.values[k]) {
+      into.values[k] = from.values[k];
+      changed_into = true;
+    } else if (into.values[k] && !from.values[k]) {
+      changed_from = true;
+    }
+  }
+  if (!into.weight_only && from.weight_only) {
+    into.weight_only = true;
+    changed_into = true;
+  } else if (into.weight_only && !from.weight_only) {
+    changed_from = true;
+  }
+  return {changed_into, changed_from};
+}
+
+// ------------------------------------------------------------------ extraction and export
+
+NodeCost TensorProgram::node_cost(Id n) const {
+  NodeCost c;
+  const OpId op = g_.node_op(n);
+  if (is_leaf_op(op) || op == op_out_) return c;
+  const Node node = node_for(n);
+  std::vector<TensorType> in, out;
+  const auto kids = g_.node_children(n);
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const TensorData& d = g_.data(kids[i]);
+    in.push_back(d.types.empty() ? TensorType{} : d.types[0]);
+    if (auto numel = in.back().dims ? dims_numel(*in.back().dims) : std::nullopt)
+      c.bytes += double(*numel) * double(std::max<size_t>(1, dtype_size(in.back().dtype)));
+  }
+  out = g_.data(g_.find(n)).types;
+  for (const TensorType& t : out)
+    if (auto numel = t.dims ? dims_numel(*t.dims) : std::nullopt)
+      c.bytes += double(*numel) * double(std::max<size_t>(1, dtype_size(t.dtype)));
+  c.flops = double(node_flops(node, in, out).value_or(0));
+  c.kernel = 1;
+  return c;
+}
+
+namespace {
+
+// One number per e-node: a crude roofline stand-in until targets/ supplies real cost models.
+double scalar_cost(const NodeCost& c) { return c.flops * 1e-9 / 50 + c.bytes * 1e-9 / 20 + c.kernel * 2e-6; }
+
+}  // namespace
+
+Model TensorProgram::extract(ExtractionReport* report) const {
+  const TensorEGraph& g = g_;
+  // Bottom-up tree cost to a fixpoint. Every op e-node costs more than nothing, so a class's best
+  // node only uses classes of strictly smaller cost, and the choice is acyclic.
+  std::unordered_map<Id, double> best_cost;
+  std::unordered_map<Id, Id> best_node;
+  std::unordered_map<Id, double> own;
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    g.for_each_class([&](Id c) {
+      for (Id n : g.eclass(c).nodes) {
+        double total;
+        auto it = own.find(n);
+        if (it == own.end()) it = own.emplace(n, scalar_cost(node_cost(n))).first;
+        total = it->second;
+        bool finite = true;
+        for (Id k : g.node_children(n)) {
+          auto kc = best_cost.find(g.find(k));
+          if (kc == best_cost.end()) {
+            finite = false;
+            break;
+          }
+          total += kc->second;
+        }
+        if (!finite) continue;
+        auto bc = best_cost.find(c);
+        if (bc == best_cost.end() || total < bc->second - 1e-15) {
+          best_cost[c] = total;
+          best_node[c] = n;
+          changed = true;
+        }
+      }
+    });
+  }
+
+  Model out;
+  out.ir_version = model_.ir_version;
+  out.opset_imports = model_.opset_imports;
+  out.producer_name = "eqopt";
+  out.producer_version = "0.1.0";
+  out.domain = model_.domain;
+  out.model_version = model_.model_version;
+  out.doc_string = model_.doc_string;
+  out.metadata_props = model_.metadata_props;
+  out.functions = model_.functions;
+  Graph& graph = out.graph;
+  graph.name = model_.graph.name;
+  graph.doc_string = model_.graph.doc_string;
+  for (const ValueInfo* in : model_.graph.runtime_inputs()) graph.inputs.push_back(*in);
+
+  std::unordered_map<Id, std::string> name_of;  // class -> emitted value name
+  std::set<std::string> used_names;
+  for (const ValueInfo& v : graph.inputs) used_names.insert(v.name);
+  int fresh = 0;
+  auto fresh_name = [&](const std::string& base) {
+    std::string nm = base;
+    while (used_names.count(nm)) nm = base + "_" + std::to_string(fresh++);
+    used_names.insert(nm);
+    return nm;
+  };
+  double dag_cost = 0;
+  std::map<std::string, int64_t> ops_after;
+
+  std::function<std::string(Id)> emit = [&](Id cls) -> std::string {
+    const Id c = g.find(cls);
+    if (auto it = name_of.find(c); it != name_of.end()) return it->second;
+    auto bn = best_node.find(c);
+    if (bn == best_node.end()) fail("extraction: e-class ", c, " has no finite-cost e-node");
+    const Id n = bn->second;
+    const OpId op = g.node_op(n);
+    const PayloadId p = g.node_payload(n);
+    std::string name;
+    if (op == op_input_) {
+      name = g.payload_bytes(p);
+    } else if (op == op_none_) {
+      name = "";
+    } else if (op == op_weight_ || op == op_const_) {
+      auto wn = weight_names_.find(p);
+      auto on = original_names_.find(c);
+      name = fresh_name(wn != weight_names_.end() ? wn->second : on != original_names_.end() ? on->second : "eqopt_const");
+      graph.initializers.push_back({name, leaf_values_.at(p), ""});
+    } else if (op == op_out_) {
+      // The tuple's op was emitted with all its outputs named; pick output k.
+      const std::string tuple = emit(g.node_children(n)[0]);
+      (void)tuple;
+      name = name_of.at(c);  // set while emitting the tuple
+      return name;
+    } else {
+      Node node = node_for(n);
+      const auto kids = g.node_children(n);
+      std::vector<std::string> in_names;
+      for (Id k : kids) in_names.push_back(emit(k));
+      node.inputs.assign(in_names.begin(), in_names.begin() + long(node.inputs.size()));
+      // Outer values read by subgraphs keep the names the subgraphs use.
+      std::vector<Attribute> attrs;
+      for (const Attribute& a : node.attributes) {
+        if (a.name.rfind("$outer:", 0) == 0) {
+          const size_t pos = size_t(&a - node.attributes.data());
+          (void)pos;
+          continue;
+        }
+        attrs.push_back(a);
+      }
+      {
+        size_t outer_index = node.inputs.size();
+        for (const Attribute& a : node.attributes) {
+          if (a.name.rfind("$outer:", 0) != 0) continue;
+          const std::string& want = a.s;
+          const std::string& have = in_names[outer_index++];
+          if (have != want) {
+            Node copy;
+            copy.op_type = "Identity";
+            copy.name = fresh_name("eqopt_outer_" + want);
+            copy.inputs = {have};
+            copy.outputs = {want};
+            used_names.insert(want);
+            graph.nodes.push_back(copy);
+            ++ops_after["Identity"];
+          }
+        }
+      }
+      node.attributes = attrs;
+      node.name = "";
+      const size_t n_out = op_attributes(p).num_outputs;
+      const auto on = original_names_.find(c);
+      if (n_out == 1) {
+        name = fresh_name(on != original_names_.end() ? on->second : "eqopt_v");
+        node.outputs = {name};
+      } else {
+        // Name every output after the class of its $out projection, when the graph uses it.
+        node.outputs.assign(n_out, "");
+        for (Id parent : g.eclass(c).parents) {
+          if (!g.node_live(parent) || g.node_op(parent) != op_out_) continue;
+          const Id pc = g.find(parent);
+          const size_t k = size_t(std::stoul(g.payload_bytes(g.node_payload(parent))));
+          if (k >= n_out || !node.outputs[k].empty()) continue;
+          const auto pn = original_names_.find(pc);
+          node.outputs[k] = fresh_name(pn != original_names_.end() ? pn->second : "eqopt_v");
+          name_of[pc] = node.outputs[k];
+        }
+        name = fresh_name("eqopt_tuple");
+      }
+      node.name = fresh_name("eqopt_n");
+      graph.nodes.push_back(std::move(node));
+      dag_cost += own.at(n);
+      ++ops_after[g.op_name(op)];
+    }
+    name_of[c] = name;
+    return name;
+  };
+
+  for (size_t k = 0; k < outputs_.size(); ++k) {
+    const ValueInfo& declared = model_.graph.outputs[k];
+    const std::string produced = emit(outputs_[k]);
+    if (produced != declared.name) {
+      // Keep the output's name: rename through an Identity (e.g. an output that is an input).
+      Node id;
+      id.op_type = "Identity";
+      id.name = fresh_name("eqopt_output_" + declared.name);
+      id.inputs = {produced};
+      id.outputs = {declared.name};
+      graph.nodes.push_back(id);
+      ++ops_after["Identity"];
+    }
+    graph.outputs.push_back(declared);
+  }
+  if (report) {
+    report->cost_after = dag_cost;
+    report->ops_after = ops_after;
+  }
+  return out;
+}
+
+}  // namespace eqopt::opt

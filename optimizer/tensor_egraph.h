@@ -1,0 +1,145 @@
+// The tensor language over the e-graph: an ONNX Model becomes an e-graph whose e-nodes are ops
+// (payload = canonical attributes), graph inputs, weights and constants; an extracted choice of
+// e-nodes becomes a Model again.
+//
+// Leaves: `$input{name}`, `$weight{name}` (initializers and Constant nodes), `$const{N}` (values
+// folded by the analysis), `$none` (an omitted optional input). A multi-output op's class stands
+// for the tuple of its outputs; `$out{i}` projects output i. Ops with subgraphs (If, Loop, Scan)
+// are opaque e-nodes whose extra children are the outer values their subgraphs read.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "egraph/egraph.h"
+#include "ir/graph.h"
+#include "ir/shape_inference.h"
+
+namespace eqopt::opt {
+
+// Per e-class: the type of each output (one for ordinary values, several for a tuple), the value
+// when it is a constant, and whether it depends on weights and constants only.
+struct TensorData {
+  std::vector<TensorType> types;
+  std::vector<std::optional<Tensor>> values;
+  bool weight_only = false;
+};
+
+class TensorProgram;
+
+struct TensorAnalysis {
+  using Data = TensorData;
+  static constexpr bool enabled = true;
+  TensorProgram* program = nullptr;
+
+  template <class G>
+  Data make(G& g, eg::Id node);
+  std::pair<bool, bool> merge(Data& into, Data from);
+  template <class G>
+  void modify(G& g, eg::Id eclass);
+};
+
+using TensorEGraph = eg::EGraph<TensorAnalysis>;
+
+struct ImportOptions {
+  std::map<std::string, Dims> input_dims;  // fix dynamic input dims
+  // Fold an op whose inputs are all constant when its inputs hold at most this many elements in
+  // total (weight-only subgraphs included; Conv+BatchNormalization weights fold this way).
+  int64_t fold_max_elements = int64_t(1) << 24;
+};
+
+// Cost of one e-node for extraction (shared work is counted once by the extractor).
+struct NodeCost {
+  double flops = 0;
+  double bytes = 0;
+  double kernel = 0;  // fixed cost of launching one op
+};
+
+struct ExtractionReport {
+  double cost_before = 0, cost_after = 0;  // DAG cost: each chosen e-node counted once
+  std::map<std::string, int64_t> ops_before, ops_after;
+};
+
+class TensorProgram {
+ public:
+  TensorProgram(const Model& model, const ImportOptions& options = {});
+  TensorProgram(const TensorProgram&) = delete;
+  TensorProgram& operator=(const TensorProgram&) = delete;
+
+  TensorEGraph& egraph() { return g_; }
+  const TensorEGraph& egraph() const { return g_; }
+  // Classes of the graph outputs, in order.
+  const std::vector<eg::Id>& output_classes() const { return outputs_; }
+
+  // Chooses one e-node per needed class (greedy on tree cost, which makes the choice acyclic),
+  // and writes it out as a Model with the original inputs, outputs, opsets and metadata.
+  Model extract(ExtractionReport* report = nullptr) const;
+
+  // ---- used by the analysis
+  // An op e-node's payload stands for its attributes and its number of outputs.
+  struct OpAttributes {
+    std::vector<Attribute> attrs;
+    size_t num_outputs = 1;
+  };
+  const OpAttributes& op_attributes(eg::PayloadId p) const { return attrs_.at(p); }
+  eg::PayloadId op_payload(const std::vector<Attribute>& attrs, size_t num_outputs);
+  int64_t opset(const std::string& domain) const { return model_.opset(domain); }
+  bool is_leaf_op(eg::OpId op) const { return op <= op_none_; }
+  eg::OpId op_input() const { return op_input_; }
+  eg::OpId op_weight() const { return op_weight_; }
+  eg::OpId op_const() const { return op_const_; }
+  eg::OpId op_none() const { return op_none_; }
+  eg::OpId op_out() const { return op_out_; }
+  const TensorType& input_type(eg::PayloadId p) const { return input_types_.at(p); }
+  const Tensor& leaf_value(eg::PayloadId p) const { return leaf_values_.at(p); }
+  eg::PayloadId add_constant(Tensor value);  // a new `$const` payload
+  // Node label for messages and for running inference on an e-node.
+  Node node_for(eg::Id n) const;
+  int64_t fold_max_elements() const { return options_.fold_max_elements; }
+
+ private:
+  eg::Id import_graph();
+  NodeCost node_cost(eg::Id n) const;
+
+  const Model& model_;
+  ImportOptions options_;
+  TensorEGraph g_;
+  eg::OpId op_input_ = 0, op_weight_ = 0, op_const_ = 0, op_none_ = 0, op_out_ = 0;
+  std::unordered_map<eg::PayloadId, OpAttributes> attrs_;
+  std::unordered_map<eg::PayloadId, TensorType> input_types_;
+  std::unordered_map<eg::PayloadId, Tensor> leaf_values_;  // $weight and $const payloads
+  std::unordered_map<eg::PayloadId, std::string> weight_names_;
+  std::unordered_map<eg::Id, std::string> original_names_;  // class -> a value name it had
+  std::vector<eg::Id> outputs_;
+  int next_const_ = 0;
+};
+
+// ------------------------------------------------------------------ the analysis
+
+// Runs the op table's inference on the e-node (and its kernel when every input is a constant small
+// enough to fold), so classes carry exactly the types the interpreter would compute.
+TensorData analyze_node(const TensorProgram& program, const TensorEGraph& g, eg::Id node);
+
+template <class G>
+TensorData TensorAnalysis::make(G& g, eg::Id node) {
+  return analyze_node(*program, g, node);
+}
+
+template <class G>
+void TensorAnalysis::modify(G& g, eg::Id c) {
+  // A class with a known value (and no $const or $weight leaf yet) gets one, so extraction can
+  // replace whatever computes it by the constant.
+  const TensorData& d = g.data(c);
+  if (d.values.size() != 1 || !d.values[0]) return;
+  for (eg::Id n : g.eclass(c).nodes) {
+    const eg::OpId op = g.node_op(n);
+    if (op == program->op_const() || op == program->op_weight()) return;
+  }
+  const Tensor value = *d.values[0];
+  const eg::Id leaf = g.add(program->op_const(), program->add_constant(value), std::span<const eg::Id>());
+  g.merge(c, leaf);
+}
+
+}  // namespace eqopt::opt
