@@ -7,21 +7,29 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "onnx_io/onnx_io.h"
+#include "egraph/runner.h"
+#include "optimizer/rule_compiler.h"
 #include "optimizer/tensor_egraph.h"
+#include "rules/parser.h"
 
 namespace eqopt::cli {
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: eqopt optimize MODEL -o OUT.onnx [--json REPORT.json] [--input-shape NAME=DIMS]...
+constexpr const char* kHelp = R"(usage: eqopt optimize MODEL -o OUT.onnx [--json REPORT.json] [--rules DIR] [--input-shape NAME=DIMS]...
 
-Turns MODEL into an e-graph over eqopt's tensor language, extracts the cheapest program and writes
-it as standard ONNX. The rule database is not applied yet: this pass already merges repeated
-subexpressions (hash-consing), folds constant computations (shape arithmetic, weight-only
+Turns MODEL into an e-graph over eqopt's tensor language, saturates it with the rules of the rule
+database, extracts the cheapest program and writes it as standard ONNX. Importing alone merges
+repeated subexpressions (hash-consing), folds constant computations (shape arithmetic, weight-only
 subgraphs) and drops unused nodes.
 
   -o, --output OUT.onnx     where to write the optimized model (written atomically)
   --json REPORT.json        also write the report as JSON
+  --rules DIR               rule files to use (default: the ruledb/ folder eqopt was built from)
+  --no-rules                import and extract only
+  --max-iterations N        saturation iteration limit (default 20)
+  --max-nodes N             saturation e-node limit (default 100000)
+  --time-limit S            saturation time limit in seconds (default 1.5)
   --input-shape NAME=DIMS   fix a dynamic input shape (enables more folding)
 )";
 
@@ -38,7 +46,9 @@ std::map<std::string, int64_t> histogram(const Graph& g) {
 }  // namespace
 
 int cmd_optimize(const std::vector<std::string>& argv) {
-  Args args("optimize", argv, {{"help"}, {"output", true}, {"json", true}, {"input-shape", true, true}});
+  Args args("optimize", argv,
+            {{"help"}, {"output", true}, {"json", true}, {"input-shape", true, true}, {"rules", true}, {"no-rules"},
+             {"max-iterations", true}, {"max-nodes", true}, {"time-limit", true}});
   if (args.flag("help")) {
     std::cout << kHelp;
     return 0;
@@ -54,6 +64,24 @@ int cmd_optimize(const std::vector<std::string>& argv) {
   const auto t1 = std::chrono::steady_clock::now();
   opt::TensorProgram program(model, io);
   const double import_ms = ms_since(t1);
+  // Saturation with the rule database.
+  const std::string rules_dir = args.value("rules").value_or(EQOPT_RULEDB_DIR);
+  std::vector<rules::Rule> parsed;
+  if (!args.flag("no-rules")) parsed = rules::load_rule_dir(rules_dir);
+  const opt::CompiledRules compiled = opt::compile_rules(program, parsed);
+  eg::RunnerLimits limits;
+  limits.iterations = size_t(args.integer("max-iterations", 20));
+  limits.nodes = size_t(args.integer("max-nodes", 100000));
+  limits.seconds = args.number("time-limit", 1.5);
+  eg::Runner<opt::TensorEGraph> runner(program.egraph(), limits, eg::SchedulerKind::Backoff);
+  const auto ts = std::chrono::steady_clock::now();
+  const eg::StopReason stop = compiled.rewrites.empty() ? eg::StopReason::Saturated : runner.run(compiled.rewrites);
+  const double saturate_ms = ms_since(ts);
+  std::map<std::string, size_t> fired;  // rule -> unions it made
+  for (const auto& it : runner.iterations())
+    for (size_t r = 0; r < it.rules.size(); ++r)
+      if (it.rules[r].unions) fired[compiled.rewrites[r].name] += it.rules[r].unions;
+
   const auto t2 = std::chrono::steady_clock::now();
   opt::ExtractionReport rep;
   const Model optimized = program.extract(&rep);
@@ -66,10 +94,15 @@ int cmd_optimize(const std::vector<std::string>& argv) {
   const size_t n_before = model.graph.nodes.size(), n_after = optimized.graph.nodes.size();
   std::cout << "optimized " << args.positional()[0] << " -> " << *out_path << "\n";
   std::cout << "e-graph: " << program.egraph().num_nodes() << " e-nodes, " << program.egraph().num_classes()
-            << " e-classes (no rules applied yet)\n";
+            << " e-classes; " << compiled.rewrites.size() << " rules, " << runner.iterations().size()
+            << " iterations, stop " << eg::stop_reason_name(stop) << "\n";
   std::cout << "nodes: " << n_before << " -> " << n_after << "\n";
-  std::cout << "time ms: load " << load_ms << ", import " << import_ms << ", extract " << extract_ms << ", export "
-            << export_ms << "\n";
+  std::cout << "time ms: load " << load_ms << ", import " << import_ms << ", saturate " << saturate_ms << ", extract "
+            << extract_ms << ", export " << export_ms << "\n";
+  if (!fired.empty()) {
+    std::cout << "rules that fired (unions):\n";
+    for (const auto& [name, n] : fired) std::cout << "  " << name << std::string(name.size() < 28 ? 28 - name.size() : 1, ' ') << n << "\n";
+  }
   std::cout << "ops before -> after:\n";
   std::set<std::string> all;
   for (const auto& [k, v] : before) all.insert(k);
@@ -88,7 +121,12 @@ int cmd_optimize(const std::vector<std::string>& argv) {
     j["nodes_after"] = n_after;
     j["ops_before"] = before;
     j["ops_after"] = after;
-    j["time_ms"] = {{"load", load_ms}, {"import", import_ms}, {"extract", extract_ms}, {"export", export_ms}};
+    j["rules"] = compiled.rewrites.size();
+    j["iterations"] = runner.iterations().size();
+    j["stop"] = std::string(eg::stop_reason_name(stop));
+    j["rules_fired"] = fired;
+    j["time_ms"] = {{"load", load_ms},       {"import", import_ms}, {"saturate", saturate_ms},
+                    {"extract", extract_ms}, {"export", export_ms}};
     write_file_atomic(*json_path, j.dump(2) + "\n");
   }
   return 0;

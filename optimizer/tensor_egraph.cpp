@@ -241,7 +241,17 @@ TensorData analyze_node(const TensorProgram& program, const TensorEGraph& g, Id 
   const int64_t opset = program.opset(node.domain);
   const OpSchema* schema = OpRegistry::global().find(node.domain, node.op_type);
   InferContext ctx(node, opset, in_types, in_values);
-  infer_node(schema, ctx);
+  try {
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      if (!node.inputs[i].empty() && !g.data(kids[i]).valid) throw Error("an input is ill-typed");
+    infer_node(schema, ctx);
+  } catch (const Error&) {
+    // Only rules can build such a node (imported models were checked); it is kept but marked.
+    d.types.assign(node.outputs.size(), TensorType{});
+    d.values.assign(node.outputs.size(), std::nullopt);
+    d.valid = false;
+    return d;
+  }
   d.types = ctx.output_types();
   d.values.assign(d.types.size(), std::nullopt);
   for (size_t k = 0; k < d.types.size(); ++k)
@@ -259,6 +269,11 @@ TensorData analyze_node(const TensorProgram& program, const TensorEGraph& g, Id 
 
 std::pair<bool, bool> TensorAnalysis::merge(TensorData& into, TensorData from) {
   bool changed_into = false, changed_from = false;
+  if (!into.valid && from.valid) {
+    into = std::move(from);
+    return {true, false};
+  }
+  if (into.valid && !from.valid) return {false, true};
   if (into.types.size() < from.types.size()) {
     into.types.resize(from.types.size());
     into.values.resize(from.types.size());
@@ -331,7 +346,11 @@ Model TensorProgram::extract(ExtractionReport* report) const {
       for (Id n : g.eclass(c).nodes) {
         double total;
         auto it = own.find(n);
-        if (it == own.end()) it = own.emplace(n, scalar_cost(node_cost(n))).first;
+        if (it == own.end()) {
+          const bool valid = analyze_node(*this, g, n).valid;
+          it = own.emplace(n, valid ? scalar_cost(node_cost(n)) : -1.0).first;
+        }
+        if (it->second < 0) continue;  // ill-typed: never extracted
         total = it->second;
         bool finite = true;
         for (Id k : g.node_children(n)) {

@@ -25,6 +25,9 @@ struct TensorData {
   std::vector<TensorType> types;
   std::vector<std::optional<Tensor>> values;
   bool weight_only = false;
+  // False when inference rejected every e-node of the class (a rule built something ill-typed);
+  // such e-nodes are never extracted.
+  bool valid = true;
 };
 
 class TensorProgram;

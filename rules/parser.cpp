@@ -716,6 +716,9 @@ class Parser {
   void check_variables(const Rule& r) {
     Bindings left;
     for (const PatternAst& p : r.lhs) bind(p, left, "left-hand side");
+    // ?root is reserved: the class the (first) left pattern matched, usable in guards and right sides.
+    if (left.count("?root")) error_at(r.line, r.column, "?root is reserved for the matched value; use another name");
+    left["?root"].term = true;
     for (const PatternAst& p : r.rhs) check_built(p, left);
     if (r.guard) {
       std::vector<const Expr*> vs;
