@@ -21,13 +21,14 @@ namespace {
 // ------------------------------------------------------------------ values of the guard language
 
 struct Value {
-  enum class Kind { Int, Float, String, List, Class };
+  enum class Kind { Int, Float, String, List, Class, Attrs };
   Kind kind = Kind::Int;
   int64_t i = 0;
   double f = 0;
   std::string s;
   std::vector<Value> list;
   Id cls = eg::kNoId;
+  std::vector<Attribute> attrs;  // Kind::Attrs: every attribute of an operator (`{*=?a}`)
 
   static Value of_int(int64_t v) { Value x; x.i = v; return x; }
   static Value of_float(double v) { Value x; x.kind = Kind::Float; x.f = v; return x; }
@@ -44,6 +45,18 @@ bool operator==(const Value& a, const Value& b) {
     case Value::Kind::String: return a.s == b.s;
     case Value::Kind::List: return a.list == b.list;
     case Value::Kind::Class: return a.cls == b.cls;
+    case Value::Kind::Attrs: {
+      if (a.attrs.size() != b.attrs.size()) return false;
+      std::vector<Attribute> x = a.attrs, y = b.attrs;
+      auto by_name = [](const Attribute& p, const Attribute& q) { return p.name < q.name; };
+      std::sort(x.begin(), x.end(), by_name);
+      std::sort(y.begin(), y.end(), by_name);
+      for (size_t k = 0; k < x.size(); ++k)
+        if (x[k].name != y[k].name || x[k].kind != y[k].kind || x[k].i != y[k].i || x[k].f != y[k].f ||
+            x[k].s != y[k].s || x[k].ints != y[k].ints || x[k].floats != y[k].floats)
+          return false;
+      return true;
+    }
     default: return false;
   }
 }
@@ -87,9 +100,32 @@ Attribute to_attribute(const std::string& name, const Value& v) {
       for (const Value& e : v.list) xs.push_back(float(e.number()));
       return Attribute::make_floats(name, xs);
     }
-    case Value::Kind::Class: break;
+    case Value::Kind::Class:
+    case Value::Kind::Attrs: break;
   }
   throw Unknown{};
+}
+
+// A tensor for `#c(...)` on a right side: a number is a scalar, a list a 1-D tensor (int64 when all
+// elements are integers, else float32).
+Tensor to_tensor(const Value& v) {
+  if (v.kind == Value::Kind::Int) return Tensor::scalar<int64_t>(v.i);
+  if (v.kind == Value::Kind::Float) return Tensor::scalar<float>(float(v.f));
+  if (v.kind != Value::Kind::List) throw Unknown{};
+  bool all_int = true;
+  for (const Value& e : v.list) {
+    if (!e.is_number()) throw Unknown{};
+    all_int &= e.kind == Value::Kind::Int;
+  }
+  const int64_t n = int64_t(v.list.size());
+  if (all_int) {
+    std::vector<int64_t> xs;
+    for (const Value& e : v.list) xs.push_back(e.i);
+    return Tensor::from_vector<int64_t>({n}, xs);
+  }
+  std::vector<float> xs;
+  for (const Value& e : v.list) xs.push_back(float(e.number()));
+  return Tensor::from_vector<float>({n}, xs);
 }
 
 const std::set<std::string> kFunctions = {"rank",  "dim",     "shape",      "numel",      "dtype",  "const",
@@ -193,8 +229,14 @@ class CompiledRule {
       const Attribute* found = nullptr;
       for (const Attribute& a : attrs)
         if (a.name == c.name) found = &a;
-      if (!found) throw Unknown{};  // attribute absent: defaults are not assumed
-      const Value have = from_attribute(*found);
+      Value have;
+      if (c.name == "*") {
+        have.kind = Value::Kind::Attrs;
+        have.attrs = attrs;
+      } else {
+        if (!found) throw Unknown{};  // attribute absent: defaults are not assumed
+        have = from_attribute(*found);
+      }
       if (c.value.kind == Expr::Kind::Var) {
         auto it = env.vars.find(c.value.text);
         if (it == env.vars.end())
@@ -446,15 +488,24 @@ class CompiledRule {
 
   Id build(const PatternAst& p, Env& env, TensorEGraph& g) const {
     if (p.kind == PatternAst::Kind::Var) return class_arg(env.vars.at(p.name));
-    if (p.kind == PatternAst::Kind::Const) {
-      const Tensor t = p.constant.kind == Expr::Kind::Int ? Tensor::scalar<int64_t>(p.constant.int_value)
-                                                          : Tensor::scalar<float>(float(p.constant.float_value));
-      return g.add(program_.op_const(), program_.add_constant(t), std::span<const Id>());
-    }
+    if (p.kind == PatternAst::Kind::Const)
+      return g.add(program_.op_const(), program_.add_constant(to_tensor(eval(p.constant, env, g))),
+                   std::span<const Id>());
     std::vector<Id> kids;
     for (const PatternAst& c : p.children) kids.push_back(build(c, env, g));
     std::vector<Attribute> attrs;
-    for (const rules::Attr& a : p.attrs) attrs.push_back(to_attribute(a.name, eval(a.value, env, g)));
+    for (const rules::Attr& a : p.attrs) {
+      const Value v = eval(a.value, env, g);
+      if (a.name == "*") {
+        if (v.kind != Value::Kind::Attrs) throw Unknown{};
+        for (const Attribute& x : v.attrs) attrs.push_back(x);
+        continue;
+      }
+      // An explicit attribute replaces a copied one of the same name.
+      attrs.erase(std::remove_if(attrs.begin(), attrs.end(), [&](const Attribute& x) { return x.name == a.name; }),
+                  attrs.end());
+      attrs.push_back(to_attribute(a.name, v));
+    }
     return g.add(g.intern_op(p.name), program_.op_payload(attrs, 1), kids);
   }
 

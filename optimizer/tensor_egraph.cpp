@@ -75,8 +75,25 @@ PayloadId TensorProgram::op_payload(const std::vector<Attribute>& attrs, size_t 
 }
 
 PayloadId TensorProgram::add_constant(Tensor value) {
+  // FNV-1a over dtype, shape and bytes.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const void* data, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  };
+  const int32_t dt = int32_t(value.dtype());
+  mix(&dt, sizeof dt);
+  mix(value.shape().data(), value.shape().size() * sizeof(int64_t));
+  if (value.dtype() == DType::String)
+    for (const std::string& str : value.strings()) mix(str.data(), str.size());
+  else
+    mix(value.raw_data(), value.nbytes());
+  std::vector<PayloadId>& same_hash = consts_by_hash_[h];
+  for (PayloadId p : same_hash)
+    if (leaf_values_.at(p).bit_equal(value)) return p;
   const PayloadId p = g_.intern_payload("c" + std::to_string(next_const_++));
   leaf_values_[p] = std::move(value);
+  same_hash.push_back(p);
   return p;
 }
 

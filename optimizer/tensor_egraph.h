@@ -97,7 +97,9 @@ class TensorProgram {
   eg::OpId op_out() const { return op_out_; }
   const TensorType& input_type(eg::PayloadId p) const { return input_types_.at(p); }
   const Tensor& leaf_value(eg::PayloadId p) const { return leaf_values_.at(p); }
-  eg::PayloadId add_constant(Tensor value);  // a new `$const` payload
+  // The `$const` payload for a value; equal values (same dtype, shape and bytes) share one, so a
+  // rule that rebuilds a constant finds the existing e-node.
+  eg::PayloadId add_constant(Tensor value);
   // Node label for messages and for running inference on an e-node.
   Node node_for(eg::Id n) const;
   int64_t fold_max_elements() const { return options_.fold_max_elements; }
@@ -117,6 +119,7 @@ class TensorProgram {
   std::unordered_map<eg::Id, std::string> original_names_;  // class -> a value name it had
   std::vector<eg::Id> outputs_;
   int next_const_ = 0;
+  std::unordered_map<uint64_t, std::vector<eg::PayloadId>> consts_by_hash_;
 };
 
 // ------------------------------------------------------------------ the analysis

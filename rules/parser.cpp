@@ -503,9 +503,7 @@ class Parser {
     if (at_constant()) {
       advance(3);
       p.kind = PatternAst::Kind::Const;
-      p.constant = parse_expr();
-      if (p.constant.kind != Expr::Kind::Int && p.constant.kind != Expr::Kind::Float)
-        error_at(p.constant.line, p.constant.column, "a constant #c(...) holds one number");
+      p.constant = parse_expr();  // a number on a matched side (checked in bind); any expression on a built one
       expect(")", "to close the constant #c(");
       return p;
     }
@@ -524,8 +522,14 @@ class Parser {
       Attr a;
       a.line = line_;
       a.column = col_;
-      if (!is_alpha(cur())) error("expected an attribute name, found " + describe_here());
-      a.name = read_while(is_ident_char);
+      if (cur() == '*') {
+        // `*=?a`: all the operator's attributes as one value (bound on a matched side, copied on a built one).
+        advance();
+        a.name = "*";
+      } else {
+        if (!is_alpha(cur())) error("expected an attribute name, found " + describe_here());
+        a.name = read_while(is_ident_char);
+      }
       if (p.attr(a.name)) error_at(a.line, a.column, "attribute '" + a.name + "' is given twice");
       skip_ws();
       if (cur() != '=' || at(1) == '=' || at(1) == '>') error("expected '=' after attribute name '" + a.name + "'");
@@ -659,10 +663,15 @@ class Parser {
     };
     switch (p.kind) {
       case PatternAst::Kind::Var: add(p.name, true, p.line, p.column); return;
-      case PatternAst::Kind::Const: return;
+      case PatternAst::Kind::Const:
+        if (p.constant.kind != Expr::Kind::Int && p.constant.kind != Expr::Kind::Float)
+          error_at(p.constant.line, p.constant.column, "a constant #c(...) on the " + side + " holds one number");
+        return;
       case PatternAst::Kind::Op: break;
     }
     for (const Attr& a : p.attrs) {
+      if (a.name == "*" && !a.value.is_var())
+        error_at(a.value.line, a.value.column, "'*' on the " + side + " binds all attributes to a variable: write *=?name");
       if (a.value.is_var()) {
         add(a.value.text, false, a.value.line, a.value.column);
       } else if (!a.value.is_literal()) {
@@ -686,7 +695,14 @@ class Parser {
           error_at(p.line, p.column, "variable " + p.name + " is bound to an attribute value and cannot stand for a term");
         return;
       }
-      case PatternAst::Kind::Const: return;
+      case PatternAst::Kind::Const: {
+        std::vector<const Expr*> vs;
+        vars_with_pos(p.constant, vs);
+        for (const Expr* v : vs)
+          if (!b.count(v->text))
+            error_at(v->line, v->column, "variable " + v->text + " on the right-hand side is not bound by the left-hand side");
+        return;
+      }
       case PatternAst::Kind::Op: break;
     }
     for (const Attr& a : p.attrs) {

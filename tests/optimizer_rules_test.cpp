@@ -2,7 +2,11 @@
 // they would change a shape.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "egraph/runner.h"
+#include "interp/conformance.h"
+#include "onnx_io/onnx_io.h"
 #include "interp/interpreter.h"
 #include "optimizer/rule_compiler.h"
 #include "optimizer/tensor_egraph.h"
@@ -132,4 +136,26 @@ TEST(OptimizerRules, RuleDatabaseLoadsAndCompiles) {
   const Model m = model_of({make("Relu", {"x"}, "y")}, {2});
   opt::TensorProgram program(m);
   EXPECT_NO_THROW(opt::compile_rules(program, parsed));
+}
+
+TEST(OptimizerRules, ConvBatchNormFoldsOnTheResidualBlock) {
+  const std::string example = source_dir() + "/examples/resnet_block.onnx";
+  const Model m = load_model(example);
+  opt::TensorProgram program(m);
+  const opt::CompiledRules compiled = opt::compile_rules(program, rules::load_rule_dir(source_dir() + "/ruledb"));
+  eg::Runner<opt::TensorEGraph> runner(program.egraph(), {20, 100000, 10, 0}, eg::SchedulerKind::Backoff);
+  runner.run(compiled.rewrites);
+  const Model out = program.extract();
+  EXPECT_EQ(count(out.graph, "BatchNormalization"), 0);
+  EXPECT_EQ(count(out.graph, "Conv"), 2);
+  // Folding reorders float arithmetic, so outputs agree within round-off, not bit for bit.
+  const std::string dir = temp_dir("cbn");
+  save_model(out, dir + "/m.onnx");
+  CheckOptions opt;
+  opt.tol.atol = 1e-5;
+  opt.data_dir = source_dir() + "/examples/resnet_block.testdata";
+  const CheckSummary s = run_check(dir + "/m.onnx", opt);
+  ASSERT_EQ(s.outcomes.size(), 1u);
+  EXPECT_EQ(s.outcomes[0].status, CheckOutcome::Status::Pass) << s.outcomes[0].detail;
+  std::filesystem::remove_all(dir);
 }

@@ -215,7 +215,10 @@ TEST(RuleParser, Errors) {
             "t.rules:1:25: expected '(' after function name 'rank' (bare names are not expressions)");
   EXPECT_EQ(error_of("rule a: (X{k=1 ?x) => ?x"), "t.rules:1:16: expected '}' or ',' after an attribute, found '?'");
   EXPECT_EQ(error_of("rule a: (X{k=1, k=2} ?x) => ?x"), "t.rules:1:17: attribute 'k' is given twice");
-  EXPECT_EQ(error_of("rule a: (X #c(?y)) => ?x"), "t.rules:1:15: a constant #c(...) holds one number");
+  EXPECT_EQ(error_of("rule a: (X #c(?y) ?x) => ?x"), "t.rules:1:15: a constant #c(...) on the left-hand side holds one number");
+  EXPECT_EQ(error_of("rule a: (X{*=1} ?x) => ?x"),
+            "t.rules:1:14: '*' on the left-hand side binds all attributes to a variable: write *=?name");
+  EXPECT_EQ(error_of("rule a: (X ?x) => (Y ?x #c(?e))"), "t.rules:1:28: variable ?e on the right-hand side is not bound by the left-hand side");
   EXPECT_EQ(error_of("rule a: (X ?x) => ?x (Y ?x)"),
             "t.rules:1:22: expected ',', 'if', 'rule', 'category' or end of file after rule 'a', found '('");
   EXPECT_EQ(error_of("rule a: (X ?x) => ?x if f(\"abc)"), "t.rules:1:27: unterminated string");
