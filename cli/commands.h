@@ -11,5 +11,6 @@ int cmd_check(const std::vector<std::string>& args);
 int cmd_ops(const std::vector<std::string>& args);
 int cmd_bench_egraph(const std::vector<std::string>& args);
 int cmd_optimize(const std::vector<std::string>& args);
+int cmd_verify(const std::vector<std::string>& args);
 
 }  // namespace eqopt::cli

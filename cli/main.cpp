@@ -27,7 +27,9 @@ commands:
       Conformance against reference outputs: an ONNX node-test folder, a folder of
       them, or MODEL.onnx with data in --data DIR (default MODEL.testdata/).
   optimize MODEL -o OUT.onnx [--json REPORT] [--input-shape NAME=DIMS]...
-      Optimizes MODEL through the e-graph and writes standard ONNX (rules: not applied yet).
+      Optimizes MODEL through the e-graph with the rules of ruledb/ and writes standard ONNX.
+  verify A.onnx B.onnx [--seed N] [--rtol R] [--atol A]
+      Runs both models on the same inputs and reports the largest error per output.
   ops [--json]
       The ops eqopt understands and whether the reference interpreter runs them.
   bench-egraph WORKLOAD [--scheduler simple|backoff] [--reps N] [--json]
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
     if (command == "ops") return eqopt::cli::cmd_ops(rest);
     if (command == "bench-egraph") return eqopt::cli::cmd_bench_egraph(rest);
     if (command == "optimize") return eqopt::cli::cmd_optimize(rest);
+    if (command == "verify") return eqopt::cli::cmd_verify(rest);
     std::cerr << "eqopt: unknown command '" << command << "' (see eqopt --help)\n";
     return 2;
   } catch (const eqopt::Error& e) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "onnx_io/onnx_io.h"
@@ -104,5 +105,31 @@ TEST(Examples, CommittedModelsMatchTheGenerator) {
   ASSERT_EQ(run_command(binary_dir() + "/bin/eqopt_make_examples " + dir).exit_code, 0);
   for (const char* m : {"resnet_block.onnx", "transformer_block.onnx"})
     EXPECT_TRUE(read_file(dir + "/" + m) == read_file(example(m))) << m << " differs from the generator's output";
+  fs::remove_all(dir);
+}
+
+TEST(Cli, OptimizeThenVerify) {
+  const std::string dir = temp_dir("optverify");
+  const CommandResult o = run_command(eqopt_exe() + " optimize " + example("resnet_block.onnx") + " -o " + dir +
+                                      "/m.onnx --json " + dir + "/report.json");
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const auto report = nlohmann::json::parse(read_file(dir + "/report.json"));
+  EXPECT_EQ(report["ops_before"]["BatchNormalization"], 2);
+  EXPECT_FALSE(report["ops_after"].contains("BatchNormalization"));
+  EXPECT_EQ(report["rules_fired"]["conv-bn-fold"], 2);
+  const CommandResult v = run_command(eqopt_exe() + " verify " + example("resnet_block.onnx") + " " + dir + "/m.onnx --seed 5");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_NE(v.out.find("ok   y"), std::string::npos) << v.out;
+  // Different models: the outputs disagree (exit 1); incompatible outputs are an error (exit 2).
+  EXPECT_EQ(run_command(eqopt_exe() + " verify " + example("resnet_block.onnx") + " " + dir + "/m.onnx --atol 0 --rtol 0").exit_code, 1);
+  EXPECT_EQ(run_command(eqopt_exe() + " verify " + example("resnet_block.onnx") + " " + example("transformer_block.onnx")).exit_code, 2);
+  // A bad rule file is a located error and writes nothing.
+  fs::create_directories(dir + "/badrules");
+  std::ofstream(dir + "/badrules/x.rules") << "rule broken:\n  (Relu ?x) => ?y\n";
+  const CommandResult bad = run_command(eqopt_exe() + " optimize " + example("resnet_block.onnx") + " -o " + dir +
+                                        "/never.onnx --rules " + dir + "/badrules");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("x.rules:2:"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(dir + "/never.onnx"));
   fs::remove_all(dir);
 }
