@@ -18,14 +18,8 @@ using namespace eqopt::test;
 
 namespace {
 
-Node make(const std::string& op, std::vector<std::string> in, std::string out, std::vector<Attribute> attrs = {}) {
-  Node n;
-  n.op_type = op;
-  n.name = out;
-  n.inputs = std::move(in);
-  n.outputs = {out};
-  n.attributes = std::move(attrs);
-  return n;
+Node make(const std::string& op, std::vector<std::string> in, const std::string& out, std::vector<Attribute> attrs = {}) {
+  return make_node(op, std::move(in), {out}, std::move(attrs));
 }
 
 Model model_of(std::vector<Node> nodes, const Shape& x_shape) {

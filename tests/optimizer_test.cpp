@@ -16,17 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Node make(const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
-          std::vector<Attribute> attrs = {}) {
-  Node n;
-  n.op_type = op;
-  n.name = out[0];
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  n.attributes = std::move(attrs);
-  return n;
-}
-
 int count(const Graph& g, const std::string& op) {
   return int(std::count_if(g.nodes.begin(), g.nodes.end(), [&](const Node& n) { return n.op_type == op; }));
 }
@@ -44,12 +33,12 @@ TEST(Optimizer, RepeatedWorkIsMergedAndConstantsFold) {
   m.graph.initializers.push_back({"axes", ints({1}, {0}), ""});
   m.graph.initializers.push_back({"minus1", ints({1}, {-1}), ""});
   // Two identical Relu branches, and a reshape target computed from Shape.
-  m.graph.nodes = {make("Relu", {"x"}, {"r1"}), make("Relu", {"x"}, {"r2"}), make("Add", {"r1", "r2"}, {"s"}),
-                   make("Shape", {"s"}, {"shape"}),
-                   make("Gather", {"shape", "zero"}, {"n"}, {Attribute::make_int("axis", 0)}),
-                   make("Unsqueeze", {"n", "axes"}, {"n1"}),
-                   make("Concat", {"n1", "minus1"}, {"target"}, {Attribute::make_int("axis", 0)}),
-                   make("Reshape", {"s", "target"}, {"y"})};
+  m.graph.nodes = {make_node("Relu", {"x"}, {"r1"}), make_node("Relu", {"x"}, {"r2"}), make_node("Add", {"r1", "r2"}, {"s"}),
+                   make_node("Shape", {"s"}, {"shape"}),
+                   make_node("Gather", {"shape", "zero"}, {"n"}, {Attribute::make_int("axis", 0)}),
+                   make_node("Unsqueeze", {"n", "axes"}, {"n1"}),
+                   make_node("Concat", {"n1", "minus1"}, {"target"}, {Attribute::make_int("axis", 0)}),
+                   make_node("Reshape", {"s", "target"}, {"y"})};
   opt::TensorProgram program(m);
   const Model out = program.extract();
   EXPECT_EQ(count(out.graph, "Relu"), 1);

@@ -49,6 +49,17 @@ std::vector<TensorType> infer_op(const std::string& op_type, const std::vector<T
   return ctx.output_types();
 }
 
+Node make_node(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
+               std::vector<Attribute> attrs) {
+  Node n;
+  n.op_type = op;
+  n.name = outputs.empty() ? op : outputs[0];
+  n.inputs = std::move(inputs);
+  n.outputs = std::move(outputs);
+  n.attributes = std::move(attrs);
+  return n;
+}
+
 Tensor floats(const Shape& shape, const std::vector<float>& v) { return Tensor::from_vector<float>(shape, v); }
 Tensor ints(const Shape& shape, const std::vector<int64_t>& v) { return Tensor::from_vector<int64_t>(shape, v); }
 

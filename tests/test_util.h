@@ -20,6 +20,10 @@ std::vector<TensorType> infer_op(const std::string& op_type, const std::vector<T
                                  const std::vector<Attribute>& attrs = {}, int64_t opset = 17,
                                  size_t num_outputs = 1, const std::vector<const Tensor*>& values = {});
 
+// A node for hand-built test graphs; its name is its first output.
+Node make_node(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
+               std::vector<Attribute> attrs = {});
+
 // Tensor helpers.
 Tensor floats(const Shape& shape, const std::vector<float>& v);
 Tensor ints(const Shape& shape, const std::vector<int64_t>& v);
