@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Newcomer command 1: install what is missing, build eqopt, and run it on the example models in
-# examples/ (a residual CNN block and a transformer block).
+# examples/ (a residual CNN block and a transformer block): inspect, check, optimize, verify.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +20,13 @@ done
 echo
 echo "== eqopt run examples/resnet_block.onnx --seed 1 --out build/example_out"
 "$eqopt" run examples/resnet_block.onnx --seed 1 --out build/example_out
+echo
+echo "== eqopt optimize examples/resnet_block.onnx -o build/example_out/resnet_block.opt.onnx"
+"$eqopt" optimize examples/resnet_block.onnx -o build/example_out/resnet_block.opt.onnx \
+  --json build/example_out/resnet_block.report.json
+echo
+echo "== eqopt verify examples/resnet_block.onnx build/example_out/resnet_block.opt.onnx"
+"$eqopt" verify examples/resnet_block.onnx build/example_out/resnet_block.opt.onnx
+echo
+echo "== eqopt check build/example_out/resnet_block.opt.onnx --data examples/resnet_block.testdata --atol 1e-5"
+"$eqopt" check build/example_out/resnet_block.opt.onnx --data examples/resnet_block.testdata --atol 1e-5
