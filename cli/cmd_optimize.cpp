@@ -83,8 +83,7 @@ int cmd_optimize(const std::vector<std::string>& argv) {
       if (it.rules[r].unions) fired[compiled.rewrites[r].name] += it.rules[r].unions;
 
   const auto t2 = std::chrono::steady_clock::now();
-  opt::ExtractionReport rep;
-  const Model optimized = program.extract(&rep);
+  const Model optimized = program.extract();
   const double extract_ms = ms_since(t2);
   const auto t3 = std::chrono::steady_clock::now();
   save_model(optimized, *out_path);

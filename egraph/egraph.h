@@ -365,9 +365,7 @@ size_t EGraph<A>::rebuild() {
         if (state_[n] == kDead) continue;
         const Id c = uf_.find_mut(n);
         Data d = analysis_.make(*this, n);
-        auto [changed, unused] = analysis_.merge(classes_[c].data, std::move(d));
-        (void)unused;
-        if (changed) {
+        if (analysis_.merge(classes_[c].data, std::move(d)).first) {
           const auto& parents = classes_[c].parents;
           analysis_pending_.insert(analysis_pending_.end(), parents.begin(), parents.end());
           analysis_.modify(*this, c);

@@ -139,8 +139,7 @@ class Program {
     uint32_t out = 0;  // Bind: first output register; Compare: other register; Lookup: ground index
   };
 
-  template <class G>
-  static Program compile(const G& g, const Pattern& p, const VarTable& vars) {
+  static Program compile(const Pattern& p, const VarTable& vars) {
     Program prog;
     prog.num_vars_ = uint32_t(vars.vars.size());
     prog.num_payload_vars_ = uint32_t(vars.payload_vars.size());
@@ -179,7 +178,6 @@ class Program {
     }
     prog.num_regs_ = next_reg;
     prog.payload_bound_ = payload_bound;
-    (void)g;
     return prog;
   }
 

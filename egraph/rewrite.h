@@ -42,7 +42,7 @@ template <class G>
 void compile_rule(G& g, Rewrite<G>& r, const std::vector<std::string>& lhs, const LeafParser& leaf) {
   if (lhs.empty()) fail("rule '", r.name, "' has no left-hand side");
   for (const std::string& text : lhs) r.lhs.push_back(compile_pattern(g, parse_sexpr(text), r.vars, true, leaf));
-  for (const Pattern& p : r.lhs) r.programs.push_back(Program::compile(g, p, r.vars));
+  for (const Pattern& p : r.lhs) r.programs.push_back(Program::compile(p, r.vars));
 }
 }  // namespace detail
 

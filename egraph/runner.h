@@ -32,8 +32,7 @@ struct RuleStats {
   size_t matches = 0;  // (class, substitution) pairs found by search, before guards
   size_t unions = 0;   // applications that merged two classes
   double search_ms = 0, apply_ms = 0;
-  bool banned = false;   // skipped this iteration (backoff)
-  bool applied = false;  // its matches were applied
+  bool banned = false;  // skipped this iteration (backoff)
 };
 
 struct IterationReport {
@@ -189,7 +188,6 @@ StopReason Runner<G>::run(const std::vector<Rewrite<G>>& rules) {
       }
       for (size_t i = 0; i < ms.count(); ++i)
         if (todo[i]) st.unions += apply_match(g_, rule, uint32_t(r), MatchView{ms.at(i), rule.num_patterns()});
-      st.applied = true;
       st.apply_ms = ms_since(t);
       rep.unions += st.unions;
       if (over_nodes()) node_stop = true;

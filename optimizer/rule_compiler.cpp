@@ -155,7 +155,7 @@ class CompiledRule {
       eg::SExpr s = to_sexpr(p, rw.vars);
       rw.lhs.push_back(eg::compile_pattern(g, s, rw.vars, true));
     }
-    for (const eg::Pattern& p : rw.lhs) rw.programs.push_back(eg::Program::compile(g, p, rw.vars));
+    for (const eg::Pattern& p : rw.lhs) rw.programs.push_back(eg::Program::compile(p, rw.vars));
     vars_ = rw.vars;
     // Check the guard's and right side's functions now, so a typo fails at load time.
     if (rule.guard) check_functions(*rule.guard);

@@ -133,7 +133,7 @@ TensorProgram::TensorProgram(const Model& model, const ImportOptions& options)
   g_.rebuild();
 }
 
-Id TensorProgram::import_graph() {
+void TensorProgram::import_graph() {
   const Graph& graph = model_.graph;
   std::unordered_map<std::string, Id> value_class;
   std::set<std::string> init_names;
@@ -200,7 +200,6 @@ Id TensorProgram::import_graph() {
       if (!o.empty()) original_names_.emplace(g_.find(value_class[o]), o);
   }
   for (const ValueInfo& o : graph.outputs) outputs_.push_back(value_class.at(o.name));
-  return none;
 }
 
 // ------------------------------------------------------------------ analysis
@@ -349,7 +348,7 @@ double scalar_cost(const NodeCost& c) { return c.flops * 1e-9 / 50 + c.bytes * 1
 
 }  // namespace
 
-Model TensorProgram::extract(ExtractionReport* report) const {
+Model TensorProgram::extract() const {
   const TensorEGraph& g = g_;
   // Bottom-up tree cost to a fixpoint. Every op e-node costs more than nothing, so a class's best
   // node only uses classes of strictly smaller cost, and the choice is acyclic.
@@ -414,9 +413,6 @@ Model TensorProgram::extract(ExtractionReport* report) const {
     used_names.insert(nm);
     return nm;
   };
-  double dag_cost = 0;
-  std::map<std::string, int64_t> ops_after;
-
   std::function<std::string(Id)> emit = [&](Id cls) -> std::string {
     const Id c = g.find(cls);
     if (auto it = name_of.find(c); it != name_of.end()) return it->second;
@@ -436,46 +432,36 @@ Model TensorProgram::extract(ExtractionReport* report) const {
       name = fresh_name(wn != weight_names_.end() ? wn->second : on != original_names_.end() ? on->second : "eqopt_const");
       graph.initializers.push_back({name, leaf_values_.at(p), ""});
     } else if (op == op_out_) {
-      // The tuple's op was emitted with all its outputs named; pick output k.
-      const std::string tuple = emit(g.node_children(n)[0]);
-      (void)tuple;
-      name = name_of.at(c);  // set while emitting the tuple
-      return name;
+      // Emitting the tuple's op names all its used outputs, this one included.
+      emit(g.node_children(n)[0]);
+      return name_of.at(c);
     } else {
       Node node = node_for(n);
       const auto kids = g.node_children(n);
       std::vector<std::string> in_names;
       for (Id k : kids) in_names.push_back(emit(k));
       node.inputs.assign(in_names.begin(), in_names.begin() + long(node.inputs.size()));
-      // Outer values read by subgraphs keep the names the subgraphs use.
+      // Outer values read by subgraphs keep the names the subgraphs use; the $outer pseudo-attributes
+      // that recorded them are dropped.
       std::vector<Attribute> attrs;
+      size_t outer_index = node.inputs.size();
       for (const Attribute& a : node.attributes) {
-        if (a.name.rfind("$outer:", 0) == 0) {
-          const size_t pos = size_t(&a - node.attributes.data());
-          (void)pos;
+        if (a.name.rfind("$outer:", 0) != 0) {
+          attrs.push_back(a);
           continue;
         }
-        attrs.push_back(a);
+        const std::string& want = a.s;
+        const std::string& have = in_names[outer_index++];
+        if (have == want) continue;
+        Node copy;
+        copy.op_type = "Identity";
+        copy.name = fresh_name("eqopt_outer_" + want);
+        copy.inputs = {have};
+        copy.outputs = {want};
+        used_names.insert(want);
+        graph.nodes.push_back(copy);
       }
-      {
-        size_t outer_index = node.inputs.size();
-        for (const Attribute& a : node.attributes) {
-          if (a.name.rfind("$outer:", 0) != 0) continue;
-          const std::string& want = a.s;
-          const std::string& have = in_names[outer_index++];
-          if (have != want) {
-            Node copy;
-            copy.op_type = "Identity";
-            copy.name = fresh_name("eqopt_outer_" + want);
-            copy.inputs = {have};
-            copy.outputs = {want};
-            used_names.insert(want);
-            graph.nodes.push_back(copy);
-            ++ops_after["Identity"];
-          }
-        }
-      }
-      node.attributes = attrs;
+      node.attributes = std::move(attrs);
       node.name = "";
       const size_t n_out = op_attributes(p).num_outputs;
       const auto on = original_names_.find(c);
@@ -498,8 +484,6 @@ Model TensorProgram::extract(ExtractionReport* report) const {
       }
       node.name = fresh_name("eqopt_n");
       graph.nodes.push_back(std::move(node));
-      dag_cost += own.at(n);
-      ++ops_after[g.op_name(op)];
     }
     name_of[c] = name;
     return name;
@@ -516,13 +500,8 @@ Model TensorProgram::extract(ExtractionReport* report) const {
       id.inputs = {produced};
       id.outputs = {declared.name};
       graph.nodes.push_back(id);
-      ++ops_after["Identity"];
     }
     graph.outputs.push_back(declared);
-  }
-  if (report) {
-    report->cost_after = dag_cost;
-    report->ops_after = ops_after;
   }
   return out;
 }

@@ -60,11 +60,6 @@ struct NodeCost {
   double kernel = 0;  // fixed cost of launching one op
 };
 
-struct ExtractionReport {
-  double cost_before = 0, cost_after = 0;  // DAG cost: each chosen e-node counted once
-  std::map<std::string, int64_t> ops_before, ops_after;
-};
-
 class TensorProgram {
  public:
   TensorProgram(const Model& model, const ImportOptions& options = {});
@@ -78,7 +73,7 @@ class TensorProgram {
 
   // Chooses one e-node per needed class (greedy on tree cost, which makes the choice acyclic),
   // and writes it out as a Model with the original inputs, outputs, opsets and metadata.
-  Model extract(ExtractionReport* report = nullptr) const;
+  Model extract() const;
 
   // ---- used by the analysis
   // An op e-node's payload stands for its attributes and its number of outputs.
@@ -105,7 +100,7 @@ class TensorProgram {
   int64_t fold_max_elements() const { return options_.fold_max_elements; }
 
  private:
-  eg::Id import_graph();
+  void import_graph();
   NodeCost node_cost(eg::Id n) const;
 
   const Model& model_;

@@ -428,7 +428,7 @@ TEST(EGraphProperty, EMatchingMatchesBruteForce) {
     for (const char* text : kPatterns) {
       VarTable vars;
       const Pattern p = compile_pattern(b.g, parse_sexpr(text), vars, /*allow_new_vars=*/true);
-      const Program prog = Program::compile(b.g, p, vars);
+      const Program prog = Program::compile(p, vars);
       const auto want = bf_search(b.g, p, vars);
       SCOPED_TRACE("seed " + std::to_string(seed) + ", pattern " + text + "; history:\n" + b.history.str());
       Matches with_index, without_index;
