@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ONNX Runtime 1.30 (npm onnxruntime-node, CPU, one thread, median of 20 runs after 3 warm-up runs)
 # latency of every shared model: (a) the original with ORT's optimizer off, (b) the original with
-# it fully on, (c) eqopt's output with ORT's optimizer off, (d) eqopt's output with it on. Also checks
+# it fully on, (c) eqopt's output with ORT's optimizer off, (d) eqopt's output with it on, and (e) the
+# original at ORT's "extended" level (its fusions without the NCHWc layout change of "all"). Also checks
 # that ORT reproduces each model's reference outputs from eqopt's output (rtol 1e-3, atol 1e-4).
 # Needs node and npm (Debian: nodejs npm); installs onnxruntime-node into bench/ort/node_modules.
 # Usage: bench/ort_compare.sh [BUILD_DIR] [MODELS_DIR]
@@ -16,8 +17,8 @@ fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 export OMP_NUM_THREADS=1
-echo "| model | (a) orig, ORT opt off | (b) orig, ORT opt on | (c) eqopt, ORT opt off | (d) eqopt, ORT opt on | c/a | d/b | eqopt output matches in ORT |"
-echo "|---|---:|---:|---:|---:|---:|---:|---|"
+echo "| model | (a) orig, ORT opt off | (b) orig, ORT opt on | (c) eqopt, ORT opt off | (d) eqopt, ORT opt on | (e) orig, ORT extended | c/a | c/b | c/e | d/b | eqopt output matches in ORT |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for m in "$models"/*.onnx; do
   b="$(basename "$m" .onnx)"
   data="$models/$b.testdata"
@@ -26,12 +27,24 @@ for m in "$models"/*.onnx; do
   bb=$(node bench/ort/ort_run.js "$m" "$data" --opt all)
   c=$(node bench/ort/ort_run.js "$out/$b.onnx" "$data" --opt disabled)
   d=$(node bench/ort/ort_run.js "$out/$b.onnx" "$data" --opt all)
-  /usr/bin/python3 - "$b" "$a" "$bb" "$c" "$d" <<'PY'
+  e=$(node bench/ort/ort_run.js "$m" "$data" --opt extended)
+  echo "$b $a" >>"$out/a.txt"; echo "$b $bb" >>"$out/b.txt"; echo "$b $c" >>"$out/c.txt"; echo "$b $d" >>"$out/d.txt"; echo "$b $e" >>"$out/e.txt"
+  /usr/bin/python3 - "$b" "$a" "$bb" "$c" "$d" "$e" <<'PY'
 import json, sys
 name = sys.argv[1]
-a, b, c, d = (json.loads(x) for x in sys.argv[2:6])
+a, b, c, d, e = (json.loads(x) for x in sys.argv[2:7])
 ok = "yes" if c["ok"] and d["ok"] else "NO (max abs err %.2g)" % max(c["max_abs_err"], d["max_abs_err"])
-print("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s |" % (name, a["median_ms"], b["median_ms"], c["median_ms"],
-      d["median_ms"], c["median_ms"] / a["median_ms"], d["median_ms"] / b["median_ms"], ok))
+A, B, C, D, E = (x["median_ms"] for x in (a, b, c, d, e))
+print("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %s |" % (name, A, B, C, D, E, C / A, C / B,
+      C / E, D / B, ok))
 PY
 done
+/usr/bin/python3 - "$out" <<'PY'
+import json, math, sys
+col = {}
+for k in "abcde":
+    col[k] = [json.loads(line.split(" ", 1)[1])["median_ms"] for line in open("%s/%s.txt" % (sys.argv[1], k))]
+gm = {k: math.exp(sum(math.log(x) for x in v) / len(v)) for k, v in col.items()}
+print("| geometric mean | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | |" % (gm["a"], gm["b"], gm["c"],
+      gm["d"], gm["e"], gm["c"] / gm["a"], gm["c"] / gm["b"], gm["c"] / gm["e"], gm["d"] / gm["b"]))
+PY

@@ -8,8 +8,7 @@
 #include "cli/common.h"
 #include "onnx_io/onnx_io.h"
 #include "egraph/runner.h"
-#include "optimizer/rule_compiler.h"
-#include "optimizer/tensor_egraph.h"
+#include "optimizer/pipeline.h"
 #include "rules/parser.h"
 
 namespace eqopt::cli {
@@ -30,6 +29,13 @@ subgraphs) and drops unused nodes.
   --max-iterations N        saturation iteration limit (default 20)
   --max-nodes N             saturation e-node limit (default 100000)
   --time-limit S            saturation time limit in seconds (default 1.5)
+  --multi-iterations N      multi-pattern rules run in the first N iterations only (default 2)
+  --multi-nodes N           e-nodes the multi-pattern rules may add in total (default 20000)
+  --ac-match-limit N        per-iteration match budget of rules tagged [ac] before the backoff
+                            scheduler bans them (default 250; other rules 1000)
+  --own-ops                 let extraction choose eqopt's own fused ops (export still writes
+                            them as standard ops; by default the extractor compares standard
+                            programs only, since that is what the output holds)
   --input-shape NAME=DIMS   fix a dynamic input shape (enables more folding)
 )";
 
@@ -48,7 +54,8 @@ std::map<std::string, int64_t> histogram(const Graph& g) {
 int cmd_optimize(const std::vector<std::string>& argv) {
   Args args("optimize", argv,
             {{"help"}, {"output", true}, {"json", true}, {"input-shape", true, true}, {"rules", true}, {"no-rules"},
-             {"max-iterations", true}, {"max-nodes", true}, {"time-limit", true}});
+             {"max-iterations", true}, {"max-nodes", true}, {"time-limit", true}, {"multi-iterations", true},
+             {"multi-nodes", true}, {"ac-match-limit", true}, {"own-ops"}});
   if (args.flag("help")) {
     std::cout << kHelp;
     return 0;
@@ -59,48 +66,43 @@ int cmd_optimize(const std::vector<std::string>& argv) {
   const auto t0 = std::chrono::steady_clock::now();
   const Model model = load_model(args.positional()[0]);
   const double load_ms = ms_since(t0);
-  opt::ImportOptions io;
-  io.input_dims = parse_input_shapes(args.values("input-shape"));
-  const auto t1 = std::chrono::steady_clock::now();
-  opt::TensorProgram program(model, io);
-  const double import_ms = ms_since(t1);
-  // Saturation with the rule database.
-  const std::string rules_dir = args.value("rules").value_or(EQOPT_RULEDB_DIR);
+  opt::OptimizeOptions options;
+  options.import.input_dims = parse_input_shapes(args.values("input-shape"));
+  options.max_iterations = size_t(args.integer("max-iterations", int64_t(options.max_iterations)));
+  options.max_nodes = size_t(args.integer("max-nodes", int64_t(options.max_nodes)));
+  options.time_limit_s = args.number("time-limit", options.time_limit_s);
+  options.multi_nodes = size_t(args.integer("multi-nodes", int64_t(options.multi_nodes)));
+  options.schedule.multi_iterations = size_t(args.integer("multi-iterations", int64_t(options.schedule.multi_iterations)));
+  options.schedule.ac_match_limit = size_t(args.integer("ac-match-limit", int64_t(options.schedule.ac_match_limit)));
+  options.own_ops = args.flag("own-ops");
   std::vector<rules::Rule> parsed;
-  if (!args.flag("no-rules")) parsed = rules::load_rule_dir(rules_dir);
-  const opt::CompiledRules compiled = opt::compile_rules(program, parsed);
-  eg::RunnerLimits limits;
-  limits.iterations = size_t(args.integer("max-iterations", 20));
-  limits.nodes = size_t(args.integer("max-nodes", 100000));
-  limits.seconds = args.number("time-limit", 1.5);
-  eg::Runner<opt::TensorEGraph> runner(program.egraph(), limits, eg::SchedulerKind::Backoff);
-  const auto ts = std::chrono::steady_clock::now();
-  const eg::StopReason stop = compiled.rewrites.empty() ? eg::StopReason::Saturated : runner.run(compiled.rewrites);
-  const double saturate_ms = ms_since(ts);
-  std::map<std::string, size_t> fired;  // rule -> unions it made
-  for (const auto& it : runner.iterations())
-    for (size_t r = 0; r < it.rules.size(); ++r)
-      if (it.rules[r].unions) fired[compiled.rewrites[r].name] += it.rules[r].unions;
-
-  const auto t2 = std::chrono::steady_clock::now();
-  const Model optimized = program.extract();
-  const double extract_ms = ms_since(t2);
+  if (!args.flag("no-rules")) parsed = rules::load_rule_dir(args.value("rules").value_or(EQOPT_RULEDB_DIR));
+  const opt::OptimizeResult r = opt::optimize_model(model, parsed, options);
   const auto t3 = std::chrono::steady_clock::now();
-  save_model(optimized, *out_path);
-  const double export_ms = ms_since(t3);
+  save_model(r.model, *out_path);
+  const double save_ms = ms_since(t3);
+  const double export_ms = r.export_ms + save_ms;
 
-  const auto before = histogram(model.graph), after = histogram(optimized.graph);
-  const size_t n_before = model.graph.nodes.size(), n_after = optimized.graph.nodes.size();
+  const auto before = histogram(model.graph), after = histogram(r.model.graph);
+  const size_t n_before = model.graph.nodes.size(), n_after = r.model.graph.nodes.size();
   std::cout << "optimized " << args.positional()[0] << " -> " << *out_path << "\n";
-  std::cout << "e-graph: " << program.egraph().num_nodes() << " e-nodes, " << program.egraph().num_classes()
-            << " e-classes; " << compiled.rewrites.size() << " rules, " << runner.iterations().size()
-            << " iterations, stop " << eg::stop_reason_name(stop) << "\n";
+  std::cout << "e-graph: " << r.enodes << " e-nodes, " << r.eclasses << " e-classes; " << r.rules << " rules, "
+            << r.iterations << " iterations, stop " << eg::stop_reason_name(r.stop) << "\n";
   std::cout << "nodes: " << n_before << " -> " << n_after << "\n";
-  std::cout << "time ms: load " << load_ms << ", import " << import_ms << ", saturate " << saturate_ms << ", extract "
-            << extract_ms << ", export " << export_ms << "\n";
-  if (!fired.empty()) {
+  std::cout << "estimated cost: " << r.cost_before * 1e3 << " ms -> " << r.cost_after * 1e3 << " ms (" << r.extraction
+            << " extraction; placeholder cost model)\n";
+  std::cout << "opset: " << r.exported.opset_before << " -> " << r.exported.opset_after;
+  if (!r.exported.expanded.empty()) {
+    std::cout << "; written by their definitions:";
+    for (const std::string& op : r.exported.expanded) std::cout << " " << op;
+  }
+  std::cout << "\n";
+  std::cout << "time ms: load " << load_ms << ", import " << r.import_ms << ", saturate " << r.saturate_ms << ", extract "
+            << r.extract_ms << ", export " << export_ms << "\n";
+  if (!r.fired.empty()) {
     std::cout << "rules that fired (unions):\n";
-    for (const auto& [name, n] : fired) std::cout << "  " << name << std::string(name.size() < 28 ? 28 - name.size() : 1, ' ') << n << "\n";
+    for (const auto& [name, n] : r.fired)
+      std::cout << "  " << name << std::string(name.size() < 28 ? 28 - name.size() : 1, ' ') << n << "\n";
   }
   std::cout << "ops before -> after:\n";
   std::set<std::string> all;
@@ -114,18 +116,22 @@ int cmd_optimize(const std::vector<std::string>& argv) {
     nlohmann::ordered_json j;
     j["model"] = args.positional()[0];
     j["output"] = *out_path;
-    j["enodes"] = program.egraph().num_nodes();
-    j["eclasses"] = program.egraph().num_classes();
+    j["enodes"] = r.enodes;
+    j["eclasses"] = r.eclasses;
     j["nodes_before"] = n_before;
     j["nodes_after"] = n_after;
     j["ops_before"] = before;
     j["ops_after"] = after;
-    j["rules"] = compiled.rewrites.size();
-    j["iterations"] = runner.iterations().size();
-    j["stop"] = std::string(eg::stop_reason_name(stop));
-    j["rules_fired"] = fired;
-    j["time_ms"] = {{"load", load_ms},       {"import", import_ms}, {"saturate", saturate_ms},
-                    {"extract", extract_ms}, {"export", export_ms}};
+    j["rules"] = r.rules;
+    j["iterations"] = r.iterations;
+    j["stop"] = std::string(eg::stop_reason_name(r.stop));
+    j["rules_fired"] = r.fired;
+    j["estimated_cost_ms"] = {{"before", r.cost_before * 1e3}, {"after", r.cost_after * 1e3}};
+    j["extraction"] = r.extraction;
+    j["opset"] = {{"before", r.exported.opset_before}, {"after", r.exported.opset_after}};
+    j["expanded_ops"] = r.exported.expanded;
+    j["time_ms"] = {{"load", load_ms},         {"import", r.import_ms}, {"saturate", r.saturate_ms},
+                    {"extract", r.extract_ms}, {"export", export_ms}};
     write_file_atomic(*json_path, j.dump(2) + "\n");
   }
   return 0;

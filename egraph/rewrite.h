@@ -32,6 +32,11 @@ struct Rewrite {
   // vector to decline this match.
   std::function<std::vector<Id>(G&, const MatchView&)> applier;
 
+  // Scheduling (see Runner): 0 means the runner's default.
+  size_t match_limit = 0;      // backoff: this rule's match budget per iteration
+  size_t iteration_limit = 0;  // the rule runs only in iterations [0, iteration_limit)
+  int budget_group = -1;       // rules of one group share RunnerLimits::group_nodes[group] new e-nodes
+
   uint32_t num_patterns() const { return uint32_t(lhs.size()); }
   uint32_t stride() const { return num_patterns() + uint32_t(vars.vars.size() + vars.payload_vars.size()); }
   const PayloadId* payload_vars(const MatchView& m) const { return m.entry + num_patterns() + vars.vars.size(); }

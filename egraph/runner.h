@@ -19,6 +19,9 @@ struct RunnerLimits {
   size_t nodes = 10000;          // live e-nodes
   double seconds = 5.0;
   size_t memory_bytes = 0;       // resident memory; 0 = three quarters of physical memory
+  // E-node budgets of rule groups (Rewrite::budget_group): once the rules of a group have added this
+  // many live e-nodes in total, they stop applying (their searches still report matches).
+  std::vector<size_t> group_nodes;
 };
 
 enum class SchedulerKind { Simple, Backoff };
@@ -97,6 +100,12 @@ StopReason Runner<G>::run(const std::vector<Rewrite<G>>& rules) {
   g_.rebuild();
   std::vector<BanState> bans(rules.size());
   std::vector<Matches> matches(rules.size());
+  std::vector<size_t> group_added(limits_.group_nodes.size(), 0);
+  auto group_spent = [&](const Rewrite<G>& r) {
+    return r.budget_group >= 0 && size_t(r.budget_group) < group_added.size() &&
+           group_added[size_t(r.budget_group)] >= limits_.group_nodes[size_t(r.budget_group)];
+  };
+  auto match_limit = [&](size_t r) { return rules[r].match_limit ? rules[r].match_limit : backoff_.match_limit; };
   bool stopped = false;
   for (size_t iter = 0; !stopped; ++iter) {
     if (iter >= limits_.iterations) {
@@ -129,12 +138,13 @@ StopReason Runner<G>::run(const std::vector<Rewrite<G>>& rules) {
       matches[r].clear();
       RuleStats& st = rep.rules[r];
       size_t limit = size_t(-1);
+      if ((rules[r].iteration_limit && iter >= rules[r].iteration_limit) || group_spent(rules[r])) continue;
       if (scheduler_ == SchedulerKind::Backoff) {
         if (iter < bans[r].banned_until) {
           st.banned = true;
           continue;
         }
-        limit = (backoff_.match_limit << bans[r].times_banned) + 1;
+        limit = (match_limit(r) << bans[r].times_banned) + 1;
       }
       // Keep the stored matches within the memory budget.
       const size_t rss = resident_memory_bytes();
@@ -164,7 +174,7 @@ StopReason Runner<G>::run(const std::vector<Rewrite<G>>& rules) {
       rep.matches += st.matches;
       if (st.banned || node_stop) continue;
       if (scheduler_ == SchedulerKind::Backoff) {
-        const size_t threshold = backoff_.match_limit << bans[r].times_banned;
+        const size_t threshold = match_limit(r) << bans[r].times_banned;
         if (st.matches > threshold) {
           bans[r].banned_until = iter + (backoff_.ban_length << bans[r].times_banned);
           ++bans[r].times_banned;
@@ -186,8 +196,14 @@ StopReason Runner<G>::run(const std::vector<Rewrite<G>>& rules) {
         else
           st.unions += size_t(u);
       }
-      for (size_t i = 0; i < ms.count(); ++i)
-        if (todo[i]) st.unions += apply_match(g_, rule, uint32_t(r), MatchView{ms.at(i), rule.num_patterns()});
+      for (size_t i = 0; i < ms.count(); ++i) {
+        if (!todo[i]) continue;
+        if (group_spent(rule)) break;
+        const size_t before = g_.num_nodes();
+        st.unions += apply_match(g_, rule, uint32_t(r), MatchView{ms.at(i), rule.num_patterns()});
+        if (rule.budget_group >= 0 && size_t(rule.budget_group) < group_added.size())
+          group_added[size_t(rule.budget_group)] += g_.num_nodes() > before ? g_.num_nodes() - before : 0;
+      }
       st.apply_ms = ms_since(t);
       rep.unions += st.unions;
       if (over_nodes()) node_stop = true;

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "interp/kernel_util.h"
+#include "ir/expand.h"
 #include "ir/op_registry.h"
 
 namespace eqopt {
@@ -51,7 +52,7 @@ namespace {
 bool is_runnable(const Node& node) {
   if (KernelRegistry::global().find(node.domain, node.op_type)) return true;
   const OpSchema* s = OpRegistry::global().find(node.domain, node.op_type);
-  return s && s->infer_computes_values;
+  return s && (s->infer_computes_values || s->expand);
 }
 
 }  // namespace
@@ -61,6 +62,26 @@ std::vector<Tensor> evaluate_node(const Node& node, int64_t opset,
                                   const SubgraphRunner& runner) {
   const OpSchema* schema = OpRegistry::global().find(node.domain, node.op_type);
   KernelFn kernel = KernelRegistry::global().find(node.domain, node.op_type);
+  if (schema && !kernel && !schema->infer_computes_values && schema->expand) {
+    // No kernel, but a definition in standard ops (eqopt's own ops): run that, at the node's
+    // default-domain opset, or the latest for ops of other domains.
+    const int64_t target = is_default_domain(node.domain) ? opset : kLatestOpset;
+    std::vector<Tensor> result = evaluate_expansion(node, target, inputs);
+    std::vector<TensorType> in_types(node.inputs.size());
+    for (size_t i = 0; i < node.inputs.size() && i < inputs.size(); ++i)
+      if (inputs[i]) in_types[i] = TensorType::of(inputs[i]->dtype(), inputs[i]->shape());
+    std::vector<const Tensor*> in_values = inputs;
+    in_values.resize(node.inputs.size(), nullptr);
+    InferContext ictx(node, opset, in_types, in_values, nullptr);
+    infer_node(schema, ictx);
+    for (size_t k = 0; k < node.outputs.size(); ++k) {
+      if (node.outputs[k].empty()) continue;
+      const std::string bad = type_mismatch(ictx.output_types()[k], result[k]);
+      if (!bad.empty())
+        fail(node.label(), ": internal error: the definition's output ", k, " disagrees with shape inference (", bad, ")");
+    }
+    return result;
+  }
   if (!schema || (!kernel && !schema->infer_computes_values)) {
     const std::string op = is_default_domain(node.domain) ? node.op_type : node.domain + "." + node.op_type;
     fail(node.label(), ": the reference interpreter has no kernel for op '", op, "'");
@@ -101,6 +122,49 @@ std::vector<Tensor> evaluate_node(const Node& node, int64_t opset,
       fail(node.label(), ": internal error: output ", k, " disagrees with shape inference (", bad, ")");
   }
   return std::move(result);
+}
+
+std::vector<Tensor> evaluate_expansion(const Node& node, int64_t opset, const std::vector<const Tensor*>& inputs) {
+  std::vector<TensorType> in_types(node.inputs.size());
+  std::unordered_map<std::string, Tensor> env;
+  std::set<std::string> taken;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    if (node.inputs[i].empty()) continue;
+    if (i >= inputs.size() || !inputs[i]) fail(node.label(), ": input ", i, " ('", node.inputs[i], "') has no value");
+    in_types[i] = TensorType::of(inputs[i]->dtype(), inputs[i]->shape());
+    env[node.inputs[i]] = *inputs[i];
+    taken.insert(node.inputs[i]);
+  }
+  for (const std::string& o : node.outputs) taken.insert(o);
+  int counter = 0;
+  const FreshNameFn fresh = [&](const std::string& base) {
+    std::string name;
+    do name = "$def" + std::to_string(counter++) + ":" + base;
+    while (taken.count(name));
+    taken.insert(name);
+    return name;
+  };
+  const std::vector<Node> nodes = expand_node(node, opset, in_types, fresh);
+  for (const Node& sub : nodes) {
+    std::vector<const Tensor*> sub_inputs(sub.inputs.size(), nullptr);
+    for (size_t i = 0; i < sub.inputs.size(); ++i) {
+      if (sub.inputs[i].empty()) continue;
+      auto it = env.find(sub.inputs[i]);
+      if (it == env.end()) fail(node.label(), ": internal error: its definition reads '", sub.inputs[i], "' before it is computed");
+      sub_inputs[i] = &it->second;
+    }
+    std::vector<Tensor> outs = evaluate_node(sub, is_default_domain(sub.domain) ? opset : 1, sub_inputs);
+    for (size_t k = 0; k < sub.outputs.size(); ++k)
+      if (!sub.outputs[k].empty()) env[sub.outputs[k]] = std::move(outs[k]);
+  }
+  std::vector<Tensor> result(node.outputs.size());
+  for (size_t k = 0; k < node.outputs.size(); ++k) {
+    if (node.outputs[k].empty()) continue;
+    auto it = env.find(node.outputs[k]);
+    if (it == env.end()) fail(node.label(), ": internal error: its definition does not compute output ", k);
+    result[k] = it->second;
+  }
+  return result;
 }
 
 std::optional<std::vector<Tensor>> InterpreterFolder::fold(

@@ -42,6 +42,11 @@ std::vector<Tensor> evaluate_node(const Node& node, int64_t opset,
                                   const std::vector<const Tensor*>& inputs,
                                   const SubgraphRunner& runner = nullptr);
 
+// Runs a node through its definition in standard ops (OpSchema::expand, ir/expand.h), the emitted
+// default-domain nodes at `opset`. The interpreter runs ops that have a definition but no kernel
+// (eqopt's own ops) this way, at kLatestOpset; tests compare definitions with kernels through it.
+std::vector<Tensor> evaluate_expansion(const Node& node, int64_t opset, const std::vector<const Tensor*>& inputs);
+
 // Constant folding for shape inference, backed by the interpreter's kernels.
 class InterpreterFolder : public ConstantFolder {
  public:

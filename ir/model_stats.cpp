@@ -23,10 +23,41 @@ const std::set<std::string> kDataMovement = {
 std::optional<int64_t> node_flops(const Node& node, const std::vector<TensorType>& in,
                                   const std::vector<TensorType>& out) {
   const std::string& op = node.op_type;
-  if (!node.is_default_domain()) return std::nullopt;
-  if (kDataMovement.count(op)) return 0;
   auto in_numel = [&](size_t i) { return i < in.size() ? numel_of(in[i]) : std::nullopt; };
   auto out_numel = [&](size_t i) { return i < out.size() ? numel_of(out[i]) : std::nullopt; };
+  if (node.domain == "eqopt") {
+    // eqopt's own ops: the work of the standard ops they stand for, plus one per output element
+    // for each epilogue step (bias, residual, activation).
+    const std::string core = op == "FusedConv" || op == "ConvNHWC" ? "Conv" : op == "FusedMatMul" ? "MatMul" : "";
+    if (!core.empty()) {
+      Node plain = node;
+      plain.domain = "";
+      plain.op_type = core;
+      const std::vector<TensorType> two(in.begin(), in.begin() + long(std::min<size_t>(2, in.size())));
+      const auto f = node_flops(plain, two, out);
+      const auto o = out_numel(0);
+      if (!f || !o) return std::nullopt;
+      const int64_t epilogue = int64_t(in.size() > 2) + int64_t(in.size() > 3) + int64_t(!node.attr_string("activation", "").empty());
+      return *f + epilogue * *o;
+    }
+    if (op == "Attention") {
+      // scores = Q·K^T (2·S·Sk·D), softmax (about 5 per score), scores·V (2·S·Sk·Dv), per batch.
+      const auto o = out_numel(0);
+      if (!o || in.size() < 3 || !in[0].dims || !in[2].dims || in[0].dims->size() < 2 || in[2].dims->size() < 2)
+        return std::nullopt;
+      const Dim &d = in[0].dims->back(), &sk = (*in[2].dims)[in[2].dims->size() - 2], &dv = in[2].dims->back();
+      if (!d.known() || !sk.known() || !dv.known() || dv.value == 0) return std::nullopt;
+      const int64_t rows = *o / dv.value;  // batch · S
+      return rows * sk.value * (2 * d.value + 5 + 2 * dv.value);
+    }
+    if (op == "Swish") {
+      const auto o = out_numel(0);
+      return o ? std::optional<int64_t>(3 * *o) : std::nullopt;
+    }
+    return std::nullopt;
+  }
+  if (!node.is_default_domain()) return std::nullopt;
+  if (kDataMovement.count(op)) return 0;
   if (op == "Conv") {
     const auto o = out_numel(0);
     if (!o || in.size() < 2 || !in[1].is_static()) return std::nullopt;

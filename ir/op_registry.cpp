@@ -115,6 +115,10 @@ const OpSchema* OpRegistry::find(std::string_view domain, std::string_view name)
   return it == ops_.end() ? nullptr : &it->second;
 }
 
+OpSchema* OpRegistry::find_mutable(std::string_view domain, std::string_view name) {
+  return const_cast<OpSchema*>(find(domain, name));
+}
+
 std::vector<const OpSchema*> OpRegistry::all() const {
   std::vector<const OpSchema*> r;
   for (const auto& [k, v] : ops_) r.push_back(&v);

@@ -18,6 +18,9 @@ namespace eqopt {
 
 class InferContext;
 using InferFn = void (*)(InferContext&);
+class ExpandContext;  // ir/expand.h
+// Writes one node as default-domain ONNX nodes (its definition in standard ops).
+using ExpandFn = void (*)(ExpandContext&);
 
 struct OpSchema {
   std::string domain;  // "" for the default ONNX domain
@@ -30,6 +33,10 @@ struct OpSchema {
   // The inference function sets every output's value whenever the inputs' shapes are static (e.g.
   // Shape, Size, Constant), so an executor needs no kernel for it.
   bool infer_computes_values = false;
+  // The op's definition in standard ops (ir/expand.h), or nullptr. eqopt's own ops (domain "eqopt")
+  // run through it in the interpreter and are replaced by it on export; standard ops newer than a
+  // model's opset use it when the opset cannot be raised.
+  ExpandFn expand = nullptr;
 };
 
 // Infers the output types of a subgraph (If/Loop bodies) given its formal input types; outer-scope
@@ -98,6 +105,8 @@ class OpRegistry {
 
   void add(OpSchema schema);
   const OpSchema* find(std::string_view domain, std::string_view name) const;
+  // For registration functions that add to an op registered elsewhere (e.g. its definition).
+  OpSchema* find_mutable(std::string_view domain, std::string_view name);
   std::vector<const OpSchema*> all() const;
 
  private:

@@ -128,9 +128,22 @@ Tensor to_tensor(const Value& v) {
   return Tensor::from_vector<float>({n}, xs);
 }
 
+// The e-graph operator key of an operator written in a rule: `Op` is a default-domain op, and a
+// dotted name's last part is the op and the rest its domain (`eqopt.FusedConv` is op FusedConv of
+// domain "eqopt"), keyed "domain::Op" as the tensor language keys imported nodes.
+std::string rule_op_key(const std::string& name) {
+  const size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == name.size()) return name;
+  const std::string domain = name.substr(0, dot);
+  if (is_default_domain(domain)) return name.substr(dot + 1);
+  return domain + "::" + name.substr(dot + 1);
+}
+
 const std::set<std::string> kFunctions = {"rank",  "dim",     "shape",      "numel",      "dtype",  "const",
                                           "weight", "value",  "scalar",     "static",     "broadcastable",
-                                          "compose", "is_identity_perm", "all_eq", "contains", "len", "outputs"};
+                                          "compose", "is_identity_perm", "all_eq", "contains", "len", "outputs",
+                                          "attr", "inverse_perm", "index_of", "gather", "pad_left",
+                                          "approx", "sqrt", "initializer"};
 
 // ------------------------------------------------------------------ one compiled rule
 
@@ -197,7 +210,7 @@ class CompiledRule {
       return s;
     }
     s.is_list = true;
-    s.head = p.name;
+    s.head = rule_op_key(p.name);
     s.has_payload = true;
     const int pv = payload_vars_++;
     s.payload = "?$p" + std::to_string(pv);
@@ -221,6 +234,15 @@ class CompiledRule {
     // The matched class must be one value, not the tuple of a multi-output op.
     if (g.data(m.eclass(0)).types.size() != 1) throw Unknown{};
     env.vars["?root"] = Value::of_class(m.eclass(0));
+    // A multi-pattern rule relates values the model never combined (merging parallel ops, pairing
+    // values through a Concat); with unknown dims that relation would rest on an assumption, so
+    // such rules apply to static shapes only.
+    if (m.num_patterns > 1) {
+      for (uint32_t p = 0; p < m.num_patterns; ++p)
+        if (!type_of(g, m.eclass(p)).is_static()) throw Unknown{};
+      for (size_t v = 0; v < vars_.vars.size(); ++v)
+        if (vars_.vars[v].rfind("?$const", 0) != 0 && !type_of(g, m.var(uint32_t(v))).is_static()) throw Unknown{};
+    }
     for (size_t v = 0; v < vars_.vars.size(); ++v) env.vars[vars_.vars[v]] = Value::of_class(m.var(uint32_t(v)));
     const Id* pvars = m.entry + m.num_patterns + vars_.vars.size();
     for (const AttrCheck& c : attr_checks_) {
@@ -417,6 +439,96 @@ class CompiledRule {
       if (a[0].kind != Value::Kind::List) throw Unknown{};
       return Value::of_int(int64_t(a[0].list.size()));
     }
+    if (f == "attr") {
+      // attr(?a, "name", default): attribute `name` of an `{*=?a}` binding, or default when absent.
+      need(3);
+      if (a[0].kind != Value::Kind::Attrs || a[1].kind != Value::Kind::String) throw Unknown{};
+      for (const Attribute& x : a[0].attrs)
+        if (x.name == a[1].s) return from_attribute(x);
+      return a[2];
+    }
+    if (f == "inverse_perm") {
+      // inverse_perm(p)[p[i]] = i: Transpose(perm=inverse_perm(p)) undoes Transpose(perm=p).
+      need(1);
+      const std::vector<int64_t> p = int_list(a[0]);
+      std::vector<int64_t> inv(p.size(), -1);
+      for (size_t i = 0; i < p.size(); ++i) {
+        if (p[i] < 0 || p[i] >= int64_t(p.size()) || inv[size_t(p[i])] != -1) throw Unknown{};
+        inv[size_t(p[i])] = int64_t(i);
+      }
+      Value r;
+      r.kind = Value::Kind::List;
+      for (int64_t i : inv) r.list.push_back(Value::of_int(i));
+      return r;
+    }
+    if (f == "index_of") {
+      // index_of(list, v): the position of v in list; v may be a list (each element mapped). An
+      // integer v below 0 counts from the end (an axis, with list a permutation of the rank).
+      need(2);
+      if (a[0].kind != Value::Kind::List) throw Unknown{};
+      const Value& list = a[0];
+      auto find = [&](Value v) {
+        if (v.kind == Value::Kind::Int && v.i < 0) v.i += int64_t(list.list.size());
+        for (size_t i = 0; i < list.list.size(); ++i)
+          if (list.list[i] == v) return Value::of_int(int64_t(i));
+        throw Unknown{};
+      };
+      if (a[1].kind != Value::Kind::List) return find(a[1]);
+      Value r;
+      r.kind = Value::Kind::List;
+      for (const Value& v : a[1].list) r.list.push_back(find(v));
+      return r;
+    }
+    if (f == "gather") {
+      // gather(list, idx) = [list[i] for i in idx]; negative indices count from the end.
+      need(2);
+      if (a[0].kind != Value::Kind::List || a[1].kind != Value::Kind::List) throw Unknown{};
+      const int64_t n = int64_t(a[0].list.size());
+      Value r;
+      r.kind = Value::Kind::List;
+      for (const Value& v : a[1].list) {
+        if (v.kind != Value::Kind::Int) throw Unknown{};
+        const int64_t i = v.i < 0 ? v.i + n : v.i;
+        if (i < 0 || i >= n) throw Unknown{};
+        r.list.push_back(a[0].list[size_t(i)]);
+      }
+      return r;
+    }
+    if (f == "pad_left") {
+      // pad_left(list, n, v): list with copies of v in front up to length n (a shape made rank n).
+      need(3);
+      if (a[0].kind != Value::Kind::List || a[1].kind != Value::Kind::Int) throw Unknown{};
+      if (int64_t(a[0].list.size()) > a[1].i) throw Unknown{};
+      Value r;
+      r.kind = Value::Kind::List;
+      r.list.assign(size_t(a[1].i) - a[0].list.size(), a[2]);
+      r.list.insert(r.list.end(), a[0].list.begin(), a[0].list.end());
+      return r;
+    }
+    if (f == "approx") {
+      // approx(x, y) or approx(x, y, rtol): |x - y| <= rtol * max(|x|, |y|), rtol 1e-5 by default, so
+      // a float32 constant such as 0.70710677 or 0.16666667 matches 1 / sqrt(2) or 1 / 6.
+      if (a.size() != 2 && a.size() != 3)
+        fail(rule_.file, ":", e.line, ":", e.column, ": approx takes 2 or 3 arguments");
+      for (const Value& v : a)
+        if (!v.is_number()) throw Unknown{};
+      const double x = a[0].number(), y = a[1].number(), rtol = a.size() == 3 ? a[2].number() : 1e-5;
+      return Value::of_bool(x == y || std::fabs(x - y) <= rtol * std::max(std::fabs(x), std::fabs(y)));
+    }
+    if (f == "sqrt") {
+      need(1);
+      if (!a[0].is_number() || a[0].number() < 0) throw Unknown{};
+      return Value::of_float(std::sqrt(a[0].number()));
+    }
+    if (f == "initializer") {
+      // Whether the class holds a weight of the model (an initializer or Constant node), not only a
+      // value that rules computed: multi-pattern merges use it so merged weights do not merge again.
+      need(1);
+      const Id c = g.find(class_arg(a[0]));
+      for (Id n : g.eclass(c).nodes)
+        if (g.node_op(n) == program_.op_weight()) return Value::of_bool(true);
+      return Value::of_bool(false);
+    }
     fail(rule_.file, ":", e.line, ":", e.column, ": unknown guard function '", f, "'");
   }
 
@@ -506,7 +618,7 @@ class CompiledRule {
                   attrs.end());
       attrs.push_back(to_attribute(a.name, v));
     }
-    return g.add(g.intern_op(p.name), program_.op_payload(attrs, 1), kids);
+    return g.add(g.intern_op(rule_op_key(p.name)), program_.op_payload(attrs, 1), kids);
   }
 
   // The right side must not change dtype or (known) shape, and must have inferred cleanly.
@@ -514,12 +626,17 @@ class CompiledRule {
     const TensorData &b = g.data(built), &m = g.data(matched);
     if (!b.valid || b.types.size() != 1 || m.types.size() != 1) return false;
     const TensorType &x = b.types[0], &y = m.types[0];
-    if (x.dtype != y.dtype || x.dtype == DType::Undefined) return false;
+    // Both unknown (values of an operator eqopt does not know) is allowed: nothing can disagree.
+    if (x.dtype != y.dtype) return false;
     if (x.dims && y.dims) {
       if (x.dims->size() != y.dims->size()) return false;
       for (size_t i = 0; i < x.dims->size(); ++i) {
         const Dim &a = (*x.dims)[i], &c = (*y.dims)[i];
         if (a.known() && c.known() && a.value != c.value) return false;
+        // A right side that knows a dim the matched value does not (or names another symbol) was
+        // inferred under an assumption about that dim (e.g. a Concat unifying an unknown dim with
+        // a known one): not valid for every value of it.
+        if (!c.known() && (a.known() || (!c.param.empty() && !a.param.empty() && a.param != c.param))) return false;
       }
     } else if (x.dims.has_value() != y.dims.has_value() && y.dims) {
       return false;  // the right side's rank is unknown where the left's is known
@@ -540,7 +657,8 @@ class CompiledRule {
 
 std::vector<std::string> guard_function_names() { return {kFunctions.begin(), kFunctions.end()}; }
 
-CompiledRules compile_rules(TensorProgram& program, const std::vector<rules::Rule>& rules) {
+CompiledRules compile_rules(TensorProgram& program, const std::vector<rules::Rule>& rules,
+                            const RuleSchedule& schedule) {
   CompiledRules out;
   out.directed = rules::expand_bidirectional(rules);
   std::vector<std::shared_ptr<CompiledRule>> compiled;
@@ -548,6 +666,12 @@ CompiledRules compile_rules(TensorProgram& program, const std::vector<rules::Rul
     eg::Rewrite<TensorEGraph> rw;
     auto c = std::make_shared<CompiledRule>(program, r, rw);
     rw.applier = [c](TensorEGraph& g, const MatchView& m) { return c->apply(g, m); };
+    const auto has_tag = [&](const char* t) { return std::find(r.tags.begin(), r.tags.end(), t) != r.tags.end(); };
+    if (has_tag("ac")) rw.match_limit = schedule.ac_match_limit;
+    if (r.lhs.size() > 1 || has_tag("multi")) {
+      rw.iteration_limit = schedule.multi_iterations;
+      rw.budget_group = kMultiGroup;
+    }
     out.rewrites.push_back(std::move(rw));
     out.sources.push_back(&r);
   }

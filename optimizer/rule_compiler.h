@@ -15,6 +15,16 @@
 
 namespace eqopt::opt {
 
+// How tagged rules are scheduled. `ac` (associativity/commutativity) rules get a smaller match
+// budget in the backoff scheduler, so they are banned sooner and cannot swamp a run; `multi`
+// (multi-pattern) rules run only in the first iterations and share one e-node budget
+// (RunnerLimits::group_nodes[kMultiGroup]), as TENSAT limits its multi-pattern rules.
+struct RuleSchedule {
+  size_t ac_match_limit = 250;
+  size_t multi_iterations = 2;
+};
+constexpr int kMultiGroup = 0;
+
 struct CompiledRules {
   std::vector<eg::Rewrite<TensorEGraph>> rewrites;
   std::vector<const rules::Rule*> sources;  // the directed rule each rewrite came from
@@ -23,7 +33,8 @@ struct CompiledRules {
 
 // Compiles every rule (bidirectional ones as two); throws Error "FILE:LINE:COL: ..." for a rule that
 // uses an unknown guard function or cannot be compiled.
-CompiledRules compile_rules(TensorProgram& program, const std::vector<rules::Rule>& rules);
+CompiledRules compile_rules(TensorProgram& program, const std::vector<rules::Rule>& rules,
+                            const RuleSchedule& schedule = {});
 
 // The guard functions the compiler knows (for documentation and the linter).
 std::vector<std::string> guard_function_names();

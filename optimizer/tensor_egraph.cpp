@@ -1,11 +1,13 @@
 #include "optimizer/tensor_egraph.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <functional>
 #include <set>
 
 #include "interp/interpreter.h"
+#include "ir/expand.h"
 #include "ir/model_stats.h"
 #include "ir/op_registry.h"
 
@@ -131,6 +133,16 @@ TensorProgram::TensorProgram(const Model& model, const ImportOptions& options)
   op_none_ = g_.intern_op("$none");
   import_graph();
   g_.rebuild();
+  // The model as imported: each class by the operator it came from (not a folded constant).
+  Selection original;
+  g_.for_each_class([&](Id c) {
+    for (Id n : g_.eclass(c).nodes) {
+      auto [it, fresh] = original.emplace(c, n);
+      if (!fresh && g_.node_op(it->second) == op_const_) it->second = n;
+    }
+  });
+  for (const auto& [c, n] : original) original_nodes_.insert(n);
+  initial_cost_ = dag_cost(original);
 }
 
 void TensorProgram::import_graph() {
@@ -254,7 +266,8 @@ TensorData analyze_node(const TensorProgram& program, const TensorEGraph& g, Id 
     }
   }
   for (size_t i = node.inputs.size(); i < kids.size(); ++i) d.weight_only &= g.data(kids[i]).weight_only;
-  const int64_t opset = program.opset(node.domain);
+  int64_t opset = program.opset(node.domain);
+  if (opset == 0 && node.domain == kEqoptDomain) opset = 1;  // own ops a rule introduced
   const OpSchema* schema = OpRegistry::global().find(node.domain, node.op_type);
   InferContext ctx(node, opset, in_types, in_values);
   try {
@@ -283,6 +296,23 @@ TensorData analyze_node(const TensorProgram& program, const TensorEGraph& g, Id 
   return d;
 }
 
+namespace {
+
+[[maybe_unused]] bool types_agree(const TensorData& a, const TensorData& b) {
+  if (a.types.size() != b.types.size()) return false;
+  for (size_t k = 0; k < a.types.size(); ++k) {
+    const TensorType &x = a.types[k], &y = b.types[k];
+    if (x.dtype != DType::Undefined && y.dtype != DType::Undefined && x.dtype != y.dtype) return false;
+    if (!x.dims || !y.dims) continue;
+    if (x.dims->size() != y.dims->size()) return false;
+    for (size_t i = 0; i < x.dims->size(); ++i)
+      if ((*x.dims)[i].known() && (*y.dims)[i].known() && (*x.dims)[i].value != (*y.dims)[i].value) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::pair<bool, bool> TensorAnalysis::merge(TensorData& into, TensorData from) {
   bool changed_into = false, changed_from = false;
   if (!into.valid && from.valid) {
@@ -290,6 +320,9 @@ std::pair<bool, bool> TensorAnalysis::merge(TensorData& into, TensorData from) {
     return {true, false};
   }
   if (into.valid && !from.valid) return {false, true};
+  // Rules are refused when they would change a dtype or a known dim (rule_compiler.cpp); a merge
+  // of two classes with different types is therefore a bug, caught here in debug builds.
+  assert(types_agree(into, from) && "e-classes with different dtypes or shapes were merged");
   if (into.types.size() < from.types.size()) {
     into.types.resize(from.types.size());
     into.values.resize(from.types.size());
@@ -348,26 +381,30 @@ double scalar_cost(const NodeCost& c) { return c.flops * 1e-9 / 50 + c.bytes * 1
 
 }  // namespace
 
-Model TensorProgram::extract() const {
+double TensorProgram::own_cost(Id n) const {
+  auto it = own_cost_.find(n);
+  if (it == own_cost_.end()) {
+    const bool own_op = g_.op_name(g_.node_op(n)).rfind(std::string(kEqoptDomain) + "::", 0) == 0;
+    // The model's own operators always stay extractable, so the original program is a valid choice.
+    const bool valid = (allow_own_ops_ || !own_op) && (original_nodes_.count(n) || analyze_node(*this, g_, n).valid);
+    it = own_cost_.emplace(n, valid ? scalar_cost(node_cost(n)) : -1.0).first;
+  }
+  return it->second;
+}
+
+TensorProgram::Selection TensorProgram::choose_tree() const {
   const TensorEGraph& g = g_;
   // Bottom-up tree cost to a fixpoint. Every op e-node costs more than nothing, so a class's best
   // node only uses classes of strictly smaller cost, and the choice is acyclic.
   std::unordered_map<Id, double> best_cost;
-  std::unordered_map<Id, Id> best_node;
-  std::unordered_map<Id, double> own;
+  Selection best_node;
   bool changed = true;
   while (changed) {
     changed = false;
     g.for_each_class([&](Id c) {
       for (Id n : g.eclass(c).nodes) {
-        double total;
-        auto it = own.find(n);
-        if (it == own.end()) {
-          const bool valid = analyze_node(*this, g, n).valid;
-          it = own.emplace(n, valid ? scalar_cost(node_cost(n)) : -1.0).first;
-        }
-        if (it->second < 0) continue;  // ill-typed: never extracted
-        total = it->second;
+        double total = own_cost(n);
+        if (total < 0) continue;  // ill-typed: never extracted
         bool finite = true;
         for (Id k : g.node_children(n)) {
           auto kc = best_cost.find(g.find(k));
@@ -387,7 +424,189 @@ Model TensorProgram::extract() const {
       }
     });
   }
+  return best_node;
+}
 
+std::optional<TensorProgram::Selection> TensorProgram::choose_dag() const {
+  const TensorEGraph& g = g_;
+  // Classes get dense indices; a cost set is a bitset over them (the classes a choice needs,
+  // itself included) and its cost the sum of those classes' current own costs. A worklist revisits
+  // a class when a child's choice changed; children are merged by OR, as in extraction-gym's
+  // faster greedy DAG extractor (which keeps the sets as hash maps).
+  std::unordered_map<Id, uint32_t> index;
+  std::vector<Id> classes;
+  g.for_each_class([&](Id c) {
+    index.emplace(c, uint32_t(classes.size()));
+    classes.push_back(c);
+  });
+  const size_t n = classes.size(), words = (n + 63) / 64;
+  if (n * words > (size_t(1) << 25)) return std::nullopt;  // beyond 256 MB of sets: tree extractor
+  std::vector<std::vector<uint64_t>> sets(n);
+  std::vector<double> own(n, 0), total(n, 0);
+  Selection chosen;
+  std::vector<uint32_t> work;
+  std::vector<char> queued(n, 1);
+  for (size_t i = n; i-- > 0;) work.push_back(uint32_t(i));
+  std::vector<uint64_t> s(words);
+  std::vector<uint32_t> kid_index;
+  while (!work.empty()) {
+    const uint32_t ci = work.back();
+    work.pop_back();
+    queued[ci] = 0;
+    const Id c = classes[ci];
+    bool improved = false;
+    for (Id node : g.eclass(c).nodes) {
+      const double own_cost_n = own_cost(node);
+      if (own_cost_n < 0) continue;
+      kid_index.clear();
+      bool ready = true;
+      for (Id k : g.node_children(node)) {
+        const uint32_t ki = index.at(g.find(k));
+        if (sets[ki].empty()) {
+          ready = false;
+          break;
+        }
+        kid_index.push_back(ki);
+      }
+      if (!ready) continue;
+      std::fill(s.begin(), s.end(), 0);
+      for (uint32_t ki : kid_index)
+        for (size_t w = 0; w < words; ++w) s[w] |= sets[ki][w];
+      if (s[ci / 64] >> (ci % 64) & 1) continue;  // the choice would need this class itself: a cycle
+      double t = own_cost_n;
+      for (size_t w = 0; w < words; ++w)
+        for (uint64_t bits = s[w]; bits; bits &= bits - 1) t += own[w * 64 + size_t(__builtin_ctzll(bits))];
+      if (!sets[ci].empty() && !(t < total[ci] * (1 - 1e-12) - 1e-18)) continue;
+      s[ci / 64] |= uint64_t(1) << (ci % 64);
+      sets[ci] = s;
+      total[ci] = t;
+      own[ci] = own_cost_n;
+      chosen[c] = node;
+      improved = true;
+    }
+    if (!improved) continue;
+    for (Id p : g.eclass(c).parents) {
+      if (!g.node_live(p)) continue;
+      const uint32_t pi = index.at(g.find(p));
+      if (!queued[pi]) {
+        queued[pi] = 1;
+        work.push_back(pi);
+      }
+    }
+  }
+  // Sets computed before a child's later change can let a choice close a cycle; such a result is
+  // discarded (the caller keeps the tree extraction, which is always acyclic).
+  if (!acyclic(chosen)) return std::nullopt;
+  return chosen;
+}
+
+bool TensorProgram::acyclic(const Selection& s) const {
+  const TensorEGraph& g = g_;
+  std::unordered_map<Id, int> state;  // 1 = on the stack, 2 = done
+  std::function<bool(Id)> visit = [&](Id cls) {
+    const Id c = g.find(cls);
+    int& st = state[c];
+    if (st == 2) return true;
+    if (st == 1) return false;
+    st = 1;
+    auto it = s.find(c);
+    if (it == s.end()) return false;  // a needed class has no choice
+    for (Id k : g.node_children(it->second))
+      if (!visit(k)) return false;
+    state[c] = 2;
+    return true;
+  };
+  for (Id o : outputs_)
+    if (!visit(o)) return false;
+  return true;
+}
+
+double TensorProgram::dag_cost(const Selection& s) const {
+  const TensorEGraph& g = g_;
+  std::unordered_map<Id, bool> seen;
+  std::vector<Id> stack(outputs_.begin(), outputs_.end());
+  double total = 0;
+  while (!stack.empty()) {
+    const Id c = g.find(stack.back());
+    stack.pop_back();
+    if (seen[c]) continue;
+    seen[c] = true;
+    auto it = s.find(c);
+    if (it == s.end()) continue;
+    total += std::max(0.0, own_cost(it->second));
+    for (Id k : g.node_children(it->second)) stack.push_back(k);
+  }
+  return total;
+}
+
+TensorProgram::Selection TensorProgram::improve(Selection s, size_t budget) const {
+  const TensorEGraph& g = g_;
+  // First improvement over single-class switches, judged by the exact DAG cost: switching a class
+  // to an e-node whose inputs the program computes anyway is what a per-class greedy misses.
+  double best = dag_cost(s);
+  size_t work = 0;
+  for (bool changed = true; changed && work < budget;) {
+    changed = false;
+    std::vector<Id> reachable;
+    {
+      std::unordered_map<Id, bool> seen;
+      std::vector<Id> stack(outputs_.begin(), outputs_.end());
+      while (!stack.empty()) {
+        const Id c = g.find(stack.back());
+        stack.pop_back();
+        if (seen[c]) continue;
+        seen[c] = true;
+        reachable.push_back(c);
+        for (Id k : g.node_children(s.at(c))) stack.push_back(k);
+      }
+    }
+    for (Id c : reachable) {
+      for (Id n : g.eclass(c).nodes) {
+        if (work >= budget) break;
+        const Id old = s.at(c);
+        if (n == old || own_cost(n) < 0) continue;
+        const auto kids = g.node_children(n);
+        if (!std::all_of(kids.begin(), kids.end(), [&](Id k) { return s.count(g.find(k)) > 0; })) continue;
+        s[c] = n;
+        work += 2 * reachable.size();
+        double cost = 0;
+        if (acyclic(s) && (cost = dag_cost(s)) < best * (1 - 1e-9)) {
+          best = cost;
+          changed = true;
+        } else {
+          s[c] = old;
+        }
+      }
+    }
+  }
+  return s;
+}
+
+TensorProgram::Extraction TensorProgram::choose() const {
+  Extraction best;
+  best.selection = choose_tree();
+  best.cost = dag_cost(best.selection);
+  best.method = "tree-greedy";
+  if (auto dag = choose_dag()) {
+    const double cost = dag_cost(*dag);
+    if (cost < best.cost) {
+      best.selection = std::move(*dag);
+      best.cost = cost;
+      best.method = "dag-greedy";
+    }
+  }
+  Selection improved = improve(best.selection, size_t(1) << 25);
+  const double cost = dag_cost(improved);
+  if (cost < best.cost) {
+    best.selection = std::move(improved);
+    best.cost = cost;
+    best.method += " + local search";
+  }
+  return best;
+}
+
+Model TensorProgram::write(const Selection& best_node) const {
+  const TensorEGraph& g = g_;
   Model out;
   out.ir_version = model_.ir_version;
   out.opset_imports = model_.opset_imports;
@@ -503,6 +722,10 @@ Model TensorProgram::extract() const {
     }
     graph.outputs.push_back(declared);
   }
+  // Own ops that rules introduced need their domain imported (version 1).
+  const bool has_own_ops = std::any_of(graph.nodes.begin(), graph.nodes.end(),
+                                       [](const Node& n) { return n.domain == kEqoptDomain; });
+  if (has_own_ops && out.opset(kEqoptDomain) == 0) out.opset_imports.push_back({std::string(kEqoptDomain), 1});
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "egraph/egraph.h"
@@ -71,9 +72,42 @@ class TensorProgram {
   // Classes of the graph outputs, in order.
   const std::vector<eg::Id>& output_classes() const { return outputs_; }
 
-  // Chooses one e-node per needed class (greedy on tree cost, which makes the choice acyclic),
-  // and writes it out as a Model with the original inputs, outputs, opsets and metadata.
-  Model extract() const;
+  // ---- extraction: one e-node per class needed by the outputs, always acyclic.
+  using Selection = std::unordered_map<eg::Id, eg::Id>;  // canonical class -> chosen e-node
+  struct Extraction {
+    Selection selection;
+    double cost = 0;     // estimated DAG cost (seconds): a value used several times is paid once
+    std::string method;  // "tree-greedy" or "dag-greedy", with " + local search" when it helped
+  };
+  // The cheaper of the two greedy extractions below, by DAG cost, then improved by local search.
+  Extraction choose() const;
+  // Bottom-up tree cost (a shared value is paid once per use); acyclic because every op costs
+  // more than nothing.
+  Selection choose_tree() const;
+  // DAG-aware greedy (the "faster greedy DAG" extractor of extraction-gym): a class's cost is the
+  // sum over the set of classes its choice needs, so shared work is counted once. Empty when the
+  // cost sets would grow too large or the result is cyclic.
+  std::optional<Selection> choose_dag() const;
+  // Local search from a selection: switches single classes to other e-nodes while the DAG cost
+  // falls (at most about `budget` class visits).
+  Selection improve(Selection s, size_t budget) const;
+  // Sum of the chosen e-nodes' own costs over the classes reachable from the outputs.
+  double dag_cost(const Selection& s) const;
+  // Writes a selection as a Model with the original inputs, outputs, opsets and metadata.
+  Model write(const Selection& s) const;
+  Model extract() const { return write(choose().selection); }
+  // Estimated cost of the model as imported (its own operators, before any rule or folding).
+  double initial_cost() const { return initial_cost_; }
+  // Whether extraction may choose eqopt's own ops (default yes). Standard-ONNX output turns this
+  // off: export would write an own op back as the standard ops it stands for, so the extractor
+  // must compare the standard programs themselves (a Gemm against a MatMul and an Add, say).
+  void allow_own_ops(bool allow) {
+    allow_own_ops_ = allow;
+    own_cost_.clear();
+  }
+  // Estimated cost of one e-node in seconds (a placeholder roofline until targets/ supplies cost
+  // models); negative for an e-node that must never be extracted (it failed inference).
+  double own_cost(eg::Id n) const;
 
   // ---- used by the analysis
   // An op e-node's payload stands for its attributes and its number of outputs.
@@ -102,6 +136,7 @@ class TensorProgram {
  private:
   void import_graph();
   NodeCost node_cost(eg::Id n) const;
+  bool acyclic(const Selection& s) const;
 
   const Model& model_;
   ImportOptions options_;
@@ -115,6 +150,10 @@ class TensorProgram {
   std::vector<eg::Id> outputs_;
   int next_const_ = 0;
   std::unordered_map<uint64_t, std::vector<eg::PayloadId>> consts_by_hash_;
+  double initial_cost_ = 0;
+  bool allow_own_ops_ = true;
+  std::unordered_set<eg::Id> original_nodes_;  // the imported model's e-nodes
+  mutable std::unordered_map<eg::Id, double> own_cost_;
 };
 
 // ------------------------------------------------------------------ the analysis

@@ -117,6 +117,10 @@ TEST(Cli, OptimizeThenVerify) {
   EXPECT_EQ(report["ops_before"]["BatchNormalization"], 2);
   EXPECT_FALSE(report["ops_after"].contains("BatchNormalization"));
   EXPECT_EQ(report["rules_fired"]["conv-bn-fold"], 2);
+  // The report's estimated cost falls with the folded BatchNormalizations; every phase is timed.
+  EXPECT_LT(report["estimated_cost_ms"]["after"].get<double>(), report["estimated_cost_ms"]["before"].get<double>());
+  for (const char* phase : {"load", "import", "saturate", "extract", "export"})
+    EXPECT_TRUE(report["time_ms"].contains(phase)) << phase;
   const CommandResult v = run_command(eqopt_exe() + " verify " + example("resnet_block.onnx") + " " + dir + "/m.onnx --seed 5");
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
   EXPECT_NE(v.out.find("ok   y"), std::string::npos) << v.out;

@@ -8,6 +8,7 @@
 #include "interp/interpreter.h"
 #include "onnx_io/onnx_io.h"
 #include "egraph/runner.h"
+#include "optimizer/pipeline.h"
 #include "optimizer/rule_compiler.h"
 #include "optimizer/tensor_egraph.h"
 #include "rules/parser.h"
@@ -68,11 +69,11 @@ TEST(Optimizer, SharedModelsKeepTheirOutputs) {
     if (e.path().extension() != ".onnx") continue;
     SCOPED_TRACE(e.path().filename().string());
     const Model m = load_model(e.path().string());
-    opt::TensorProgram program(m);
-    const opt::CompiledRules rules = opt::compile_rules(program, rules::load_rule_dir(source_dir() + "/ruledb"));
-    eg::Runner<opt::TensorEGraph> runner(program.egraph(), {20, 100000, 30, 0}, eg::SchedulerKind::Backoff);
-    runner.run(rules.rewrites);
-    const Model out = program.extract();
+    // The CLI's pipeline and limits (the time limit only shortens saturation under sanitizers).
+    const opt::OptimizeResult r = opt::optimize_model(m, rules::load_rule_dir(source_dir() + "/ruledb"));
+    const Model& out = r.model;
+    for (const Node& n : out.graph.nodes) EXPECT_TRUE(n.is_default_domain()) << n.domain << "." << n.op_type;
+    EXPECT_LE(r.cost_after, r.cost_before * (1 + 1e-9));
     const std::string path = dir + "/" + e.path().filename().string();
     save_model(out, path);
     EXPECT_EQ(onnx_checker_message(path), "");
@@ -85,4 +86,74 @@ TEST(Optimizer, SharedModelsKeepTheirOutputs) {
     EXPECT_LE(out.graph.nodes.size(), m.graph.nodes.size());
   }
   fs::remove_all(dir);
+}
+
+// Extraction counts a value used twice once: a class whose alternative reuses work another output
+// needs anyway takes that alternative, although its tree cost is higher; the result stays acyclic.
+TEST(Optimizer, DagExtractionPaysSharedWorkOnce) {
+  Model m;
+  m.ir_version = 8;
+  m.opset_imports = {{"", 13}};
+  m.graph.name = "g";
+  m.graph.inputs.push_back({"x", TensorType::of(DType::Float, Shape{64})});
+  m.graph.outputs.push_back({"y1", TensorType{DType::Float, std::nullopt}});
+  m.graph.outputs.push_back({"y2", TensorType{DType::Float, std::nullopt}});
+  m.graph.nodes = {make_node("Exp", {"x"}, {"e1"}), make_node("Exp", {"e1"}, {"e2"}), make_node("Exp", {"e2"}, {"y1"}),
+                   make_node("Cos", {"x"}, {"c1"}), make_node("Cos", {"c1"}, {"y2"})};
+  opt::TensorProgram program(m);
+  auto& g = program.egraph();
+  const eg::Id y1 = program.output_classes()[0], y2 = program.output_classes()[1];
+  // Pretend a rule proved y2 == Abs(y1): one op on top of work already paid for.
+  const eg::Id abs = g.add(g.intern_op("Abs"), program.op_payload({}, 1), std::vector<eg::Id>{y1});
+  g.merge(y2, abs);
+  g.rebuild();
+  const auto tree = program.choose_tree();
+  const auto dag = program.choose_dag();
+  ASSERT_TRUE(dag.has_value());
+  // Per class, both greedy extractors see Cos(Cos(x)) as cheaper than Abs of a three-op chain.
+  EXPECT_EQ(g.node_op(tree.at(g.find(y2))), g.intern_op("Cos"));
+  EXPECT_EQ(g.node_op(dag->at(g.find(y2))), g.intern_op("Cos"));
+  // The local search sees that y1's chain is paid anyway.
+  const auto best = program.choose();
+  EXPECT_EQ(best.method, "tree-greedy + local search");
+  EXPECT_EQ(g.node_op(best.selection.at(g.find(y2))), g.intern_op("Abs"));
+  EXPECT_LT(best.cost, program.dag_cost(tree));
+  const Model out = program.write(best.selection);
+  EXPECT_EQ(count(out.graph, "Exp"), 3);
+  EXPECT_EQ(count(out.graph, "Abs"), 1);
+  EXPECT_EQ(count(out.graph, "Cos"), 0);
+  // The model as imported is what the report calls "before".
+  EXPECT_NEAR(program.initial_cost(), program.dag_cost(tree), 1e-12);
+}
+
+// An operator eqopt does not know (another domain) stays as it is, with its attributes and domain;
+// the rules still apply around it.
+TEST(Optimizer, UnknownOpsPassThroughUnchanged) {
+  Model m;
+  m.ir_version = 8;
+  m.opset_imports = {{"", 13}, {"com.example", 1}};
+  m.graph.name = "g";
+  m.graph.inputs.push_back({"x", TensorType::of(DType::Float, Shape{2, 3})});
+  m.graph.outputs.push_back({"y", TensorType{DType::Float, std::nullopt}});
+  Node custom = make_node("Mystery", {"a"}, {"b"}, {Attribute::make_int("knob", 7), Attribute::make_string("mode", "fast")});
+  custom.domain = "com.example";
+  m.graph.nodes = {make_node("Identity", {"x"}, {"a"}), custom, make_node("Identity", {"b"}, {"c"}),
+                   make_node("Relu", {"c"}, {"y"})};
+  opt::TensorProgram program(m);
+  const auto parsed = rules::load_rule_dir(source_dir() + "/ruledb");
+  const opt::CompiledRules compiled = opt::compile_rules(program, parsed);
+  eg::Runner<opt::TensorEGraph> runner(program.egraph(), {10, 10000, 5, 0});
+  runner.run(compiled.rewrites);
+  const Model out = program.extract();
+  EXPECT_EQ(count(out.graph, "Identity"), 0);
+  ASSERT_EQ(count(out.graph, "Mystery"), 1);
+  const auto it = std::find_if(out.graph.nodes.begin(), out.graph.nodes.end(), [](const Node& n) { return n.op_type == "Mystery"; });
+  EXPECT_EQ(it->domain, "com.example");
+  ASSERT_EQ(it->inputs.size(), 1u);
+  EXPECT_EQ(it->inputs[0], "x");
+  ASSERT_EQ(it->attributes.size(), 2u);
+  EXPECT_EQ(it->attributes[0].name == "knob" ? it->attributes[0].i : it->attributes[1].i, 7);
+  EXPECT_EQ(out.opset("com.example"), 1);
+  EXPECT_EQ(count(out.graph, "Relu"), 1);
+  EXPECT_EQ(out.graph.outputs[0].name, "y");
 }

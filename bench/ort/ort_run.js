@@ -2,7 +2,7 @@
 // backend-test data folder, checks the outputs against the folder's expected outputs, and times
 // the run: median of N runs after warm-up.
 //
-//   node ort_run.js MODEL.onnx DATA_DIR [--opt disabled|all] [--runs N] [--warmup N] [--rtol R] [--atol A]
+//   node ort_run.js MODEL.onnx DATA_DIR [--opt disabled|basic|extended|all] [--runs N] [--warmup N] [--rtol R] [--atol A]
 //
 // Prints one JSON object: {"model", "opt", "median_ms", "runs", "max_abs_err", "max_rel_err", "ok"}.
 'use strict';
@@ -92,14 +92,14 @@ async function main() {
     else positional.push(args[i]);
   }
   if (positional.length !== 2) {
-    console.error('usage: node ort_run.js MODEL.onnx DATA_DIR [--opt disabled|all] [--runs N] [--warmup N]');
+    console.error('usage: node ort_run.js MODEL.onnx DATA_DIR [--opt disabled|basic|extended|all] [--runs N] [--warmup N]');
     process.exit(2);
   }
   const [model, dataDir] = positional;
   const set = fs.existsSync(path.join(dataDir, 'test_data_set_0')) ? path.join(dataDir, 'test_data_set_0') : dataDir;
   const session = await ort.InferenceSession.create(model, {
     intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential',
-    graphOptimizationLevel: opts.opt === 'all' ? 'all' : 'disabled',
+    graphOptimizationLevel: ['disabled', 'basic', 'extended', 'all'].includes(opts.opt) ? opts.opt : 'disabled',
   });
   const feeds = {};
   numbered(set, 'input').forEach((f, i) => {

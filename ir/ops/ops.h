@@ -10,6 +10,8 @@ void register_nn_ops(OpRegistry& r);           // Conv, pooling, normalisations,
 void register_math_ops(OpRegistry& r);         // MatMul, Gemm, Einsum, reductions, Softmax
 void register_rnn_ops(OpRegistry& r);          // LSTM, GRU, RNN
 void register_control_ops(OpRegistry& r);      // If, Loop
+// eqopt's own ops (domain "eqopt") and the definitions of standard ops in older ones; runs last.
+void register_eqopt_ops(OpRegistry& r);
 
 inline void register_all_ops(OpRegistry& r) {
   register_elementwise_ops(r);
@@ -18,6 +20,7 @@ inline void register_all_ops(OpRegistry& r) {
   register_math_ops(r);
   register_rnn_ops(r);
   register_control_ops(r);
+  register_eqopt_ops(r);
 }
 
 }  // namespace eqopt
