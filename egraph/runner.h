@@ -101,9 +101,14 @@ StopReason Runner<G>::run(const std::vector<Rewrite<G>>& rules) {
   std::vector<BanState> bans(rules.size());
   std::vector<Matches> matches(rules.size());
   std::vector<size_t> group_added(limits_.group_nodes.size(), 0);
+  // The e-node counter of a rule's budget group; nullptr when the rule has none.
+  auto group_counter = [&](const Rewrite<G>& r) -> size_t* {
+    return r.budget_group >= 0 && size_t(r.budget_group) < group_added.size() ? &group_added[size_t(r.budget_group)]
+                                                                              : nullptr;
+  };
   auto group_spent = [&](const Rewrite<G>& r) {
-    return r.budget_group >= 0 && size_t(r.budget_group) < group_added.size() &&
-           group_added[size_t(r.budget_group)] >= limits_.group_nodes[size_t(r.budget_group)];
+    const size_t* added = group_counter(r);
+    return added && *added >= limits_.group_nodes[size_t(r.budget_group)];
   };
   auto match_limit = [&](size_t r) { return rules[r].match_limit ? rules[r].match_limit : backoff_.match_limit; };
   bool stopped = false;
@@ -201,8 +206,7 @@ StopReason Runner<G>::run(const std::vector<Rewrite<G>>& rules) {
         if (group_spent(rule)) break;
         const size_t before = g_.num_nodes();
         st.unions += apply_match(g_, rule, uint32_t(r), MatchView{ms.at(i), rule.num_patterns()});
-        if (rule.budget_group >= 0 && size_t(rule.budget_group) < group_added.size())
-          group_added[size_t(rule.budget_group)] += g_.num_nodes() > before ? g_.num_nodes() - before : 0;
+        if (size_t* added = group_counter(rule)) *added += g_.num_nodes() > before ? g_.num_nodes() - before : 0;
       }
       st.apply_ms = ms_since(t);
       rep.unions += st.unions;
