@@ -1,5 +1,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <memory>
+#include <optional>
+
+#include "targets/cost_model.h"
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -21,6 +25,9 @@ elementwise ops 1 per output element, data movement 0).
 
   --json                 machine-readable output
   --input-shape NAME=DIMS  fix a dynamic input shape, e.g. x=1x3x224x224 (repeatable)
+  --target NAME          also estimate the model's time on a built-in target (cpu, gpu, npu),
+                         in total and per op class (targets/cost_model.h)
+  --target-file FILE     the same for a target description file
 )";
 
 std::string human_count(int64_t n) {
@@ -35,7 +42,7 @@ std::string human_count(int64_t n) {
 }  // namespace
 
 int cmd_info(const std::vector<std::string>& argv) {
-  Args args("info", argv, {{"help"}, {"json"}, {"input-shape", true, true}});
+  Args args("info", argv, {{"help"}, {"json"}, {"input-shape", true, true}, {"target", true}, {"target-file", true}});
   if (args.flag("help")) {
     std::cout << kHelp;
     return 0;
@@ -48,6 +55,12 @@ int cmd_info(const std::vector<std::string>& argv) {
   opt.folder = &folder;
   const InferenceResult types = infer_model(model, opt);
   const ModelStats stats = compute_stats(model, types);
+  if (args.flag("target") && args.flag("target-file")) fail("give --target or --target-file, not both");
+  std::shared_ptr<const tgt::CostModel> target;
+  if (auto name = args.value("target")) target = tgt::make_cost_model(*name);
+  if (auto file = args.value("target-file")) target = tgt::make_cost_model_from_file(*file);
+  std::optional<tgt::ModelCost> estimate;
+  if (target) estimate = tgt::estimate_model(*target, model, opt);
 
   auto type_of = [&](const ValueInfo& v) -> TensorType {
     const TensorType* t = types.type_of(v.name);
@@ -92,6 +105,14 @@ int cmd_info(const std::vector<std::string>& argv) {
     j["parameter_bytes"] = stats.parameter_bytes;
     j["flops"] = stats.flops;
     j["flops_unknown_nodes"] = stats.flops_unknown_nodes;
+    if (estimate) {
+      j["target"] = target->name();
+      j["estimated_time_ms"] = estimate->total_s * 1e3;
+      nlohmann::ordered_json by_class = nlohmann::ordered_json::object();
+      for (const auto& [k, v] : estimate->by_class) by_class[k] = v * 1e3;
+      j["estimated_time_by_class_ms"] = by_class;
+      j["host_fallback_ops"] = estimate->host_ops;
+    }
     std::cout << j.dump(2) << "\n";
     return 0;
   }
@@ -118,6 +139,13 @@ int cmd_info(const std::vector<std::string>& argv) {
   if (stats.flops_unknown_nodes)
     std::cout << "; " << stats.flops_unknown_nodes << " nodes with unknown shapes not counted (see --input-shape)";
   std::cout << "\n";
+  if (estimate) {
+    std::cout << "estimated time on " << target->name() << ": " << estimate->total_s * 1e3 << " ms";
+    if (estimate->host_ops) std::cout << " (" << estimate->host_ops << " ops fall back to the host)";
+    std::cout << "\n";
+    for (const auto& [k, v] : estimate->by_class)
+      std::cout << "  " << k << std::string(k.size() < 24 ? 24 - k.size() : 1, ' ') << v * 1e3 << " ms\n";
+  }
   for (const std::string& w : types.warnings) std::cout << "warning: " << w << "\n";
   return 0;
 }

@@ -11,6 +11,10 @@ int cmd_check(const std::vector<std::string>& args);
 int cmd_ops(const std::vector<std::string>& args);
 int cmd_bench_egraph(const std::vector<std::string>& args);
 int cmd_optimize(const std::vector<std::string>& args);
+int cmd_compile(const std::vector<std::string>& args);
+int cmd_targets(const std::vector<std::string>& args);
 int cmd_verify(const std::vector<std::string>& args);
+int cmd_calibrate(const std::vector<std::string>& args);
+int cmd_extract(const std::vector<std::string>& args);
 
 }  // namespace eqopt::cli

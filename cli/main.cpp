@@ -15,7 +15,12 @@ namespace {
 
 constexpr const char* kUsage = R"(eqopt - an optimizer and compiler for ONNX models built on equality saturation
 
-usage: eqopt COMMAND [ARGS] [--help]
+usage: eqopt MODEL.onnx [--target cpu|gpu|npu] [-o OUTDIR] [OPTIONS]
+       eqopt COMMAND [ARGS] [--help]
+
+  MODEL.onnx --target T [-o OUTDIR]
+      Optimizes MODEL for target T (default cpu) and writes the optimized ONNX, the target
+      program and the report into OUTDIR (see eqopt compile --help).
 
 commands:
   info MODEL [--json] [--input-shape NAME=DIMS]...
@@ -26,12 +31,23 @@ commands:
   check PATH [--data DIR] [--rtol R] [--atol A] [--quiet]
       Conformance against reference outputs: an ONNX node-test folder, a folder of
       them, or MODEL.onnx with data in --data DIR (default MODEL.testdata/).
-  optimize MODEL -o OUT.onnx [--json REPORT] [--input-shape NAME=DIMS]...
+  optimize MODEL -o OUT.onnx [--target T] [--json REPORT] [--input-shape NAME=DIMS]...
       Optimizes MODEL through the e-graph with the rules of ruledb/ and writes standard ONNX.
+  compile MODEL [--target T] [-o OUTDIR]
+      The same as 'eqopt MODEL.onnx ...'.
+  targets list | show NAME | compare MODEL [--targets cpu,gpu,npu]
+      The built-in targets, one description, and one model's best program per target, each
+      costed on every target.
   verify A.onnx B.onnx [--seed N] [--rtol R] [--atol A]
       Runs both models on the same inputs and reports the largest error per output.
+  calibrate --target cpu [-o FILE] [--reps N] [--json] [--quick]
+      Times representative oneDNN kernels on this machine and fits the CPU description's
+      efficiency factors and kernel overhead to them (OMP_NUM_THREADS=1 unless set).
   ops [--json]
       The ops eqopt understands and whether the reference interpreter runs them.
+  extract EGRAPH.json [--mode auto|exact|greedy] [--time-limit S] [--json] [-o CHOICE.json]
+      Extracts the cheapest program from a serialized e-graph (egraph-serialize JSON) and
+      compares the greedy, local-search and exact (ILP) extractors.
   bench-egraph WORKLOAD [--scheduler simple|backoff] [--reps N] [--json]
       Runs an e-graph benchmark workload (W1a, W1b, W2, W3, W3:N) and reports each iteration.
 
@@ -60,7 +76,13 @@ int main(int argc, char** argv) {
     if (command == "ops") return eqopt::cli::cmd_ops(rest);
     if (command == "bench-egraph") return eqopt::cli::cmd_bench_egraph(rest);
     if (command == "optimize") return eqopt::cli::cmd_optimize(rest);
+    if (command == "compile") return eqopt::cli::cmd_compile(rest);
+    if (command == "targets") return eqopt::cli::cmd_targets(rest);
+    // The headline form: eqopt MODEL.onnx --target T.
+    if (command.size() > 5 && command.compare(command.size() - 5, 5, ".onnx") == 0) return eqopt::cli::cmd_compile(args);
     if (command == "verify") return eqopt::cli::cmd_verify(rest);
+    if (command == "calibrate") return eqopt::cli::cmd_calibrate(rest);
+    if (command == "extract") return eqopt::cli::cmd_extract(rest);
     std::cerr << "eqopt: unknown command '" << command << "' (see eqopt --help)\n";
     return 2;
   } catch (const eqopt::Error& e) {

@@ -142,7 +142,8 @@ TensorProgram::TensorProgram(const Model& model, const ImportOptions& options)
     }
   });
   for (const auto& [c, n] : original) original_nodes_.insert(n);
-  initial_cost_ = dag_cost(original);
+  original_ = std::move(original);
+  original_program_ = chosen_nodes(original_);
 }
 
 void TensorProgram::import_graph() {
@@ -352,34 +353,38 @@ std::pair<bool, bool> TensorAnalysis::merge(TensorData& into, TensorData from) {
 
 // ------------------------------------------------------------------ extraction and export
 
-NodeCost TensorProgram::node_cost(Id n) const {
-  NodeCost c;
-  const OpId op = g_.node_op(n);
-  if (is_leaf_op(op) || op == op_out_) return c;
-  const Node node = node_for(n);
-  std::vector<TensorType> in, out;
-  const auto kids = g_.node_children(n);
-  for (size_t i = 0; i < node.inputs.size(); ++i) {
-    const TensorData& d = g_.data(kids[i]);
-    in.push_back(d.types.empty() ? TensorType{} : d.types[0]);
-    if (auto numel = in.back().dims ? dims_numel(*in.back().dims) : std::nullopt)
-      c.bytes += double(*numel) * double(std::max<size_t>(1, dtype_size(in.back().dtype)));
-  }
-  out = g_.data(g_.find(n)).types;
-  for (const TensorType& t : out)
-    if (auto numel = t.dims ? dims_numel(*t.dims) : std::nullopt)
-      c.bytes += double(*numel) * double(std::max<size_t>(1, dtype_size(t.dtype)));
-  c.flops = double(node_flops(node, in, out).value_or(0));
-  c.kernel = 1;
-  return c;
+const tgt::CostModel& TensorProgram::cost_model() const {
+  if (!cost_model_) cost_model_ = tgt::make_cost_model("cpu");
+  return *cost_model_;
 }
 
-namespace {
-
-// One number per e-node: a crude roofline stand-in until targets/ supplies real cost models.
-double scalar_cost(const NodeCost& c) { return c.flops * 1e-9 / 50 + c.bytes * 1e-9 / 20 + c.kernel * 2e-6; }
-
-}  // namespace
+tgt::OpCost TensorProgram::node_cost(Id n) const {
+  const OpId op = g_.node_op(n);
+  if (is_leaf_op(op) || op == op_out_) return tgt::OpCost{};
+  const Node node = node_for(n);
+  const auto kids = g_.node_children(n);
+  std::vector<tgt::TensorArg> in;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const TensorData& d = g_.data(kids[i]);
+    tgt::TensorArg a;
+    if (!node.inputs[i].empty()) a.type = d.types.empty() ? TensorType{} : d.types[0];
+    // Graph inputs, weights and values computed from weights alone are read from DRAM.
+    a.offchip = d.weight_only || std::any_of(g_.eclass(kids[i]).nodes.begin(), g_.eclass(kids[i]).nodes.end(),
+                                             [&](Id k) { return g_.node_op(k) == op_input_; });
+    in.push_back(a);
+  }
+  std::vector<TensorType> out = g_.data(g_.find(n)).types;
+  out.resize(node.outputs.size());
+  try {
+    return cost_model().cost(node, in, out);
+  } catch (const Error&) {
+    // An own op whose definition needs something unknown: priced as one generic kernel.
+    tgt::OpCost c;
+    c.op_class = tgt::CostModel::op_class(node);
+    c.total_s = c.overhead_s = cost_model().target().kernel_overhead * 10;
+    return c;
+  }
+}
 
 double TensorProgram::own_cost(Id n) const {
   auto it = own_cost_.find(n);
@@ -387,138 +392,114 @@ double TensorProgram::own_cost(Id n) const {
     const bool own_op = g_.op_name(g_.node_op(n)).rfind(std::string(kEqoptDomain) + "::", 0) == 0;
     // The model's own operators always stay extractable, so the original program is a valid choice.
     const bool valid = (allow_own_ops_ || !own_op) && (original_nodes_.count(n) || analyze_node(*this, g_, n).valid);
-    it = own_cost_.emplace(n, valid ? scalar_cost(node_cost(n)) : -1.0).first;
+    double cost = -1.0;
+    if (valid) {
+      cost = node_cost(n).total_s;
+      // Every op costs more than nothing, so tree extraction stays acyclic.
+      if (!is_leaf_op(g_.node_op(n)) && g_.node_op(n) != op_out_) cost = std::max(cost, 1e-12);
+    }
+    it = own_cost_.emplace(n, cost).first;
   }
   return it->second;
 }
 
-TensorProgram::Selection TensorProgram::choose_tree() const {
-  const TensorEGraph& g = g_;
-  // Bottom-up tree cost to a fixpoint. Every op e-node costs more than nothing, so a class's best
-  // node only uses classes of strictly smaller cost, and the choice is acyclic.
-  std::unordered_map<Id, double> best_cost;
-  Selection best_node;
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    g.for_each_class([&](Id c) {
-      for (Id n : g.eclass(c).nodes) {
-        double total = own_cost(n);
-        if (total < 0) continue;  // ill-typed: never extracted
-        bool finite = true;
-        for (Id k : g.node_children(n)) {
-          auto kc = best_cost.find(g.find(k));
-          if (kc == best_cost.end()) {
-            finite = false;
-            break;
-          }
-          total += kc->second;
-        }
-        if (!finite) continue;
-        auto bc = best_cost.find(c);
-        if (bc == best_cost.end() || total < bc->second - 1e-15) {
-          best_cost[c] = total;
-          best_node[c] = n;
-          changed = true;
-        }
-      }
-    });
-  }
-  return best_node;
+std::map<std::string, double> TensorProgram::cost_by_class(const Selection& s) const {
+  return cost_by_class(chosen_nodes(s));
 }
 
-std::optional<TensorProgram::Selection> TensorProgram::choose_dag() const {
-  const TensorEGraph& g = g_;
-  // Classes get dense indices; a cost set is a bitset over them (the classes a choice needs,
-  // itself included) and its cost the sum of those classes' current own costs. A worklist revisits
-  // a class when a child's choice changed; children are merged by OR, as in extraction-gym's
-  // faster greedy DAG extractor (which keeps the sets as hash maps).
+std::map<std::string, double> TensorProgram::cost_by_class(const std::vector<Id>& nodes) const {
+  std::map<std::string, double> out;
+  for (Id n : nodes) {
+    const OpId op = g_.node_op(n);
+    if (is_leaf_op(op) || op == op_out_) continue;
+    const tgt::OpCost c = node_cost(n);
+    out[c.host ? "host" : c.op_class] += c.total_s;
+  }
+  return out;
+}
+
+TensorProgram::ExtractionProblem TensorProgram::extraction_problem() const {
+  ExtractionProblem p;
   std::unordered_map<Id, uint32_t> index;
-  std::vector<Id> classes;
-  g.for_each_class([&](Id c) {
-    index.emplace(c, uint32_t(classes.size()));
-    classes.push_back(c);
+  g_.for_each_class([&](Id c) {
+    index.emplace(c, p.problem.add_class());
+    p.classes.push_back(c);
   });
-  const size_t n = classes.size(), words = (n + 63) / 64;
-  if (n * words > (size_t(1) << 25)) return std::nullopt;  // beyond 256 MB of sets: tree extractor
-  std::vector<std::vector<uint64_t>> sets(n);
-  std::vector<double> own(n, 0), total(n, 0);
-  Selection chosen;
-  std::vector<uint32_t> work;
-  std::vector<char> queued(n, 1);
-  for (size_t i = n; i-- > 0;) work.push_back(uint32_t(i));
-  std::vector<uint64_t> s(words);
-  std::vector<uint32_t> kid_index;
-  while (!work.empty()) {
-    const uint32_t ci = work.back();
-    work.pop_back();
-    queued[ci] = 0;
-    const Id c = classes[ci];
-    bool improved = false;
-    for (Id node : g.eclass(c).nodes) {
-      const double own_cost_n = own_cost(node);
-      if (own_cost_n < 0) continue;
-      kid_index.clear();
-      bool ready = true;
-      for (Id k : g.node_children(node)) {
-        const uint32_t ki = index.at(g.find(k));
-        if (sets[ki].empty()) {
-          ready = false;
-          break;
-        }
-        kid_index.push_back(ki);
-      }
-      if (!ready) continue;
-      std::fill(s.begin(), s.end(), 0);
-      for (uint32_t ki : kid_index)
-        for (size_t w = 0; w < words; ++w) s[w] |= sets[ki][w];
-      if (s[ci / 64] >> (ci % 64) & 1) continue;  // the choice would need this class itself: a cycle
-      double t = own_cost_n;
-      for (size_t w = 0; w < words; ++w)
-        for (uint64_t bits = s[w]; bits; bits &= bits - 1) t += own[w * 64 + size_t(__builtin_ctzll(bits))];
-      if (!sets[ci].empty() && !(t < total[ci] * (1 - 1e-12) - 1e-18)) continue;
-      s[ci / 64] |= uint64_t(1) << (ci % 64);
-      sets[ci] = s;
-      total[ci] = t;
-      own[ci] = own_cost_n;
-      chosen[c] = node;
-      improved = true;
-    }
-    if (!improved) continue;
-    for (Id p : g.eclass(c).parents) {
-      if (!g.node_live(p)) continue;
-      const uint32_t pi = index.at(g.find(p));
-      if (!queued[pi]) {
-        queued[pi] = 1;
-        work.push_back(pi);
-      }
+  for (Id c : p.classes) {
+    for (Id n : g_.eclass(c).nodes) {
+      std::vector<uint32_t> kids;
+      for (Id k : g_.node_children(n)) kids.push_back(index.at(g_.find(k)));
+      p.problem.add_node(index.at(c), std::move(kids), own_cost(n));
+      p.nodes.push_back(n);
     }
   }
-  // Sets computed before a child's later change can let a choice close a cycle; such a result is
-  // discarded (the caller keeps the tree extraction, which is always acyclic).
-  if (!acyclic(chosen)) return std::nullopt;
-  return chosen;
+  for (Id o : outputs_) p.problem.roots.push_back(index.at(g_.find(o)));
+  p.problem.finish();
+  return p;
 }
 
-bool TensorProgram::acyclic(const Selection& s) const {
-  const TensorEGraph& g = g_;
-  std::unordered_map<Id, int> state;  // 1 = on the stack, 2 = done
-  std::function<bool(Id)> visit = [&](Id cls) {
-    const Id c = g.find(cls);
-    int& st = state[c];
-    if (st == 2) return true;
-    if (st == 1) return false;
-    st = 1;
+TensorProgram::Selection TensorProgram::to_selection(const ExtractionProblem& p, const ex::Choice& choice) const {
+  Selection s;
+  for (size_t i = 0; i < choice.size() && i < p.classes.size(); ++i)
+    if (choice[i] >= 0) s[p.classes[i]] = p.nodes[size_t(choice[i])];
+  return s;
+}
+
+TensorProgram::Extraction TensorProgram::choose(const ex::Options& options) const {
+  const ExtractionProblem p = extraction_problem();
+  // The imported program is a start too, so extraction never returns something costlier.
+  ex::Options with_start = options;
+  {
+    std::unordered_map<Id, uint32_t> index;
+    for (size_t i = 0; i < p.classes.size(); ++i) index.emplace(p.classes[i], uint32_t(i));
+    std::unordered_map<Id, int32_t> node_index;
+    for (size_t j = 0; j < p.nodes.size(); ++j) node_index.emplace(p.nodes[j], int32_t(j));
+    ex::Choice start(p.classes.size(), -1);
+    for (const auto& [c, n] : original_selection()) {
+      auto ci = index.find(g_.find(c));
+      auto ni = node_index.find(n);
+      if (ci != index.end() && ni != node_index.end()) start[ci->second] = ni->second;
+    }
+    with_start.starts.push_back(std::move(start));
+  }
+  Extraction e;
+  e.result = ex::extract(p.problem, with_start);
+  e.selection = to_selection(p, e.result.choice);
+  e.cost = dag_cost(e.selection);
+  e.method = e.result.method;
+  return e;
+}
+
+double TensorProgram::initial_cost() const {
+  double total = 0;
+  for (Id n : original_program_) total += std::max(0.0, own_cost(n));
+  return total;
+}
+
+std::map<std::string, double> TensorProgram::initial_cost_by_class() const { return cost_by_class(original_program_); }
+
+TensorProgram::Selection TensorProgram::original_selection() const {
+  Selection s;
+  for (const auto& [c, n] : original_) s.emplace(g_.find(c), n);
+  return s;
+}
+
+std::vector<Id> TensorProgram::chosen_nodes(const Selection& s) const {
+  std::vector<Id> out;
+  std::unordered_map<Id, bool> seen;
+  std::vector<Id> stack(outputs_.begin(), outputs_.end());
+  while (!stack.empty()) {
+    const Id c = g_.find(stack.back());
+    stack.pop_back();
+    if (seen[c]) continue;
+    seen[c] = true;
     auto it = s.find(c);
-    if (it == s.end()) return false;  // a needed class has no choice
-    for (Id k : g.node_children(it->second))
-      if (!visit(k)) return false;
-    state[c] = 2;
-    return true;
-  };
-  for (Id o : outputs_)
-    if (!visit(o)) return false;
-  return true;
+    if (it == s.end()) continue;
+    out.push_back(it->second);
+    for (Id k : g_.node_children(it->second)) stack.push_back(k);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 double TensorProgram::dag_cost(const Selection& s) const {
@@ -537,72 +518,6 @@ double TensorProgram::dag_cost(const Selection& s) const {
     for (Id k : g.node_children(it->second)) stack.push_back(k);
   }
   return total;
-}
-
-TensorProgram::Selection TensorProgram::improve(Selection s, size_t budget) const {
-  const TensorEGraph& g = g_;
-  // First improvement over single-class switches, judged by the exact DAG cost: switching a class
-  // to an e-node whose inputs the program computes anyway is what a per-class greedy misses.
-  double best = dag_cost(s);
-  size_t work = 0;
-  for (bool changed = true; changed && work < budget;) {
-    changed = false;
-    std::vector<Id> reachable;
-    {
-      std::unordered_map<Id, bool> seen;
-      std::vector<Id> stack(outputs_.begin(), outputs_.end());
-      while (!stack.empty()) {
-        const Id c = g.find(stack.back());
-        stack.pop_back();
-        if (seen[c]) continue;
-        seen[c] = true;
-        reachable.push_back(c);
-        for (Id k : g.node_children(s.at(c))) stack.push_back(k);
-      }
-    }
-    for (Id c : reachable) {
-      for (Id n : g.eclass(c).nodes) {
-        if (work >= budget) break;
-        const Id old = s.at(c);
-        if (n == old || own_cost(n) < 0) continue;
-        const auto kids = g.node_children(n);
-        if (!std::all_of(kids.begin(), kids.end(), [&](Id k) { return s.count(g.find(k)) > 0; })) continue;
-        s[c] = n;
-        work += 2 * reachable.size();
-        double cost = 0;
-        if (acyclic(s) && (cost = dag_cost(s)) < best * (1 - 1e-9)) {
-          best = cost;
-          changed = true;
-        } else {
-          s[c] = old;
-        }
-      }
-    }
-  }
-  return s;
-}
-
-TensorProgram::Extraction TensorProgram::choose() const {
-  Extraction best;
-  best.selection = choose_tree();
-  best.cost = dag_cost(best.selection);
-  best.method = "tree-greedy";
-  if (auto dag = choose_dag()) {
-    const double cost = dag_cost(*dag);
-    if (cost < best.cost) {
-      best.selection = std::move(*dag);
-      best.cost = cost;
-      best.method = "dag-greedy";
-    }
-  }
-  Selection improved = improve(best.selection, size_t(1) << 25);
-  const double cost = dag_cost(improved);
-  if (cost < best.cost) {
-    best.selection = std::move(improved);
-    best.cost = cost;
-    best.method += " + local search";
-  }
-  return best;
 }
 
 Model TensorProgram::write(const Selection& best_node) const {

@@ -8,6 +8,7 @@
 // are opaque e-nodes whose extra children are the outer values their subgraphs read.
 #pragma once
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -15,8 +16,10 @@
 #include <vector>
 
 #include "egraph/egraph.h"
+#include "extract/extract.h"
 #include "ir/graph.h"
 #include "ir/shape_inference.h"
+#include "targets/cost_model.h"
 
 namespace eqopt::opt {
 
@@ -54,13 +57,6 @@ struct ImportOptions {
   int64_t fold_max_elements = int64_t(1) << 24;
 };
 
-// Cost of one e-node for extraction (shared work is counted once by the extractor).
-struct NodeCost {
-  double flops = 0;
-  double bytes = 0;
-  double kernel = 0;  // fixed cost of launching one op
-};
-
 class TensorProgram {
  public:
   TensorProgram(const Model& model, const ImportOptions& options = {});
@@ -72,32 +68,56 @@ class TensorProgram {
   // Classes of the graph outputs, in order.
   const std::vector<eg::Id>& output_classes() const { return outputs_; }
 
-  // ---- extraction: one e-node per class needed by the outputs, always acyclic.
+  // ---- extraction: one e-node per class needed by the outputs, always acyclic (extract/ does the
+  // choosing; this class states the problem and writes the answer).
   using Selection = std::unordered_map<eg::Id, eg::Id>;  // canonical class -> chosen e-node
+  // The e-graph as an extraction problem: problem class i is e-class classes[i], problem node j is
+  // e-node nodes[j], with own_cost() as its cost (never-extractable e-nodes get cost -1).
+  struct ExtractionProblem {
+    ex::Problem problem;
+    std::vector<eg::Id> classes, nodes;
+  };
+  ExtractionProblem extraction_problem() const;
+  Selection to_selection(const ExtractionProblem& p, const ex::Choice& choice) const;
   struct Extraction {
     Selection selection;
     double cost = 0;     // estimated DAG cost (seconds): a value used several times is paid once
-    std::string method;  // "tree-greedy" or "dag-greedy", with " + local search" when it helped
+    std::string method;  // how it was found (extract/extract.h)
+    ex::Result result;
   };
-  // The cheaper of the two greedy extractions below, by DAG cost, then improved by local search.
-  Extraction choose() const;
-  // Bottom-up tree cost (a shared value is paid once per use); acyclic because every op costs
-  // more than nothing.
-  Selection choose_tree() const;
-  // DAG-aware greedy (the "faster greedy DAG" extractor of extraction-gym): a class's cost is the
-  // sum over the set of classes its choice needs, so shared work is counted once. Empty when the
-  // cost sets would grow too large or the result is cyclic.
-  std::optional<Selection> choose_dag() const;
-  // Local search from a selection: switches single classes to other e-nodes while the DAG cost
-  // falls (at most about `budget` class visits).
-  Selection improve(Selection s, size_t budget) const;
+  static ex::Options greedy_options() {
+    ex::Options o;
+    o.mode = ex::Mode::Greedy;
+    return o;
+  }
+  Extraction choose(const ex::Options& options = greedy_options()) const;
+  // The chosen e-nodes reachable from the outputs, sorted (two selections make the same program
+  // when these agree).
+  std::vector<eg::Id> chosen_nodes(const Selection& s) const;
   // Sum of the chosen e-nodes' own costs over the classes reachable from the outputs.
   double dag_cost(const Selection& s) const;
   // Writes a selection as a Model with the original inputs, outputs, opsets and metadata.
   Model write(const Selection& s) const;
   Model extract() const { return write(choose().selection); }
   // Estimated cost of the model as imported (its own operators, before any rule or folding).
-  double initial_cost() const { return initial_cost_; }
+  double initial_cost() const;
+  // The same per op class.
+  std::map<std::string, double> initial_cost_by_class() const;
+  // The model as imported, as a selection over the current (canonical) classes. Where saturation
+  // merged two imported classes, either imported e-node stands for the class.
+  Selection original_selection() const;
+  // The cost model extraction uses (the built-in cpu target until one is set).
+  void set_cost_model(std::shared_ptr<const tgt::CostModel> model) {
+    cost_model_ = std::move(model);
+    own_cost_.clear();
+  }
+  const tgt::CostModel& cost_model() const;
+  // Estimated time of one e-node on the cost model's target, with its parts.
+  tgt::OpCost node_cost(eg::Id n) const;
+  // Estimated time per op class of the program a selection makes (each class paid once).
+  std::map<std::string, double> cost_by_class(const Selection& s) const;
+  // The same for a list of e-nodes (each counted once).
+  std::map<std::string, double> cost_by_class(const std::vector<eg::Id>& nodes) const;
   // Whether extraction may choose eqopt's own ops (default yes). Standard-ONNX output turns this
   // off: export would write an own op back as the standard ops it stands for, so the extractor
   // must compare the standard programs themselves (a Gemm against a MatMul and an Add, say).
@@ -105,8 +125,8 @@ class TensorProgram {
     allow_own_ops_ = allow;
     own_cost_.clear();
   }
-  // Estimated cost of one e-node in seconds (a placeholder roofline until targets/ supplies cost
-  // models); negative for an e-node that must never be extracted (it failed inference).
+  // Estimated cost of one e-node in seconds on the cost model's target; negative for an e-node
+  // that must never be extracted (it failed inference, or is an own op while those are off).
   double own_cost(eg::Id n) const;
 
   // ---- used by the analysis
@@ -135,8 +155,6 @@ class TensorProgram {
 
  private:
   void import_graph();
-  NodeCost node_cost(eg::Id n) const;
-  bool acyclic(const Selection& s) const;
 
   const Model& model_;
   ImportOptions options_;
@@ -150,7 +168,9 @@ class TensorProgram {
   std::vector<eg::Id> outputs_;
   int next_const_ = 0;
   std::unordered_map<uint64_t, std::vector<eg::PayloadId>> consts_by_hash_;
-  double initial_cost_ = 0;
+  Selection original_;
+  std::vector<eg::Id> original_program_;  // the imported e-nodes the outputs need
+  mutable std::shared_ptr<const tgt::CostModel> cost_model_;
   bool allow_own_ops_ = true;
   std::unordered_set<eg::Id> original_nodes_;  // the imported model's e-nodes
   mutable std::unordered_map<eg::Id, double> own_cost_;

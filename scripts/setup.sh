@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Newcomer command 1: install what is missing, build eqopt, and run it on the example models in
-# examples/ (a residual CNN block and a transformer block): inspect, check, optimize, verify.
+# examples/ (a residual CNN block and a transformer block): inspect, check, optimize, verify, and
+# optimize for the reference NPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,3 +31,9 @@ echo "== eqopt verify examples/resnet_block.onnx build/example_out/resnet_block.
 echo
 echo "== eqopt check build/example_out/resnet_block.opt.onnx --data examples/resnet_block.testdata --atol 1e-5"
 "$eqopt" check build/example_out/resnet_block.opt.onnx --data examples/resnet_block.testdata --atol 1e-5
+echo
+echo "== eqopt examples/resnet_block.onnx --target npu -o build/example_out/resnet_block.npu"
+"$eqopt" examples/resnet_block.onnx --target npu -o build/example_out/resnet_block.npu
+echo
+echo "== eqopt verify examples/resnet_block.onnx build/example_out/resnet_block.npu/program.onnx"
+"$eqopt" verify examples/resnet_block.onnx build/example_out/resnet_block.npu/program.onnx

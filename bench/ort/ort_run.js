@@ -3,7 +3,9 @@
 // the run: median of N runs after warm-up.
 //
 //   node ort_run.js MODEL.onnx DATA_DIR [--opt disabled|basic|extended|all] [--runs N] [--warmup N] [--rtol R] [--atol A]
+//   node ort_run.js MODEL.onnx DATA_DIR --shapes 1
 //
+// With --shapes it only prints the inputs' shapes as eqopt options ("--input-shape x=1x3x224x224 ...").
 // Prints one JSON object: {"model", "opt", "median_ms", "runs", "max_abs_err", "max_rel_err", "ok"}.
 'use strict';
 const fs = require('fs');
@@ -106,6 +108,10 @@ async function main() {
     const {name, tensor} = readTensorProto(f);
     feeds[session.inputNames.includes(name) ? name : session.inputNames[i]] = tensor;
   });
+  if (opts.shapes) {
+    console.log(Object.entries(feeds).map(([n, t]) => `--input-shape ${n}=${t.dims.length ? t.dims.join('x') : 'scalar'}`).join(' '));
+    return;
+  }
   for (let i = 0; i < Number(opts.warmup); ++i) await session.run(feeds);
   const times = [];
   let result;

@@ -1,0 +1,77 @@
+// `eqopt MODEL.onnx --target T [-o OUTDIR]`: the headline command. Optimizes MODEL for the target
+// and writes everything it produced into one folder; later stages add the target's executable
+// artefact to the same folder.
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/optimize_common.h"
+#include "onnx_io/onnx_io.h"
+
+namespace eqopt::cli {
+
+namespace {
+
+constexpr const char* kHelp = R"(usage: eqopt MODEL.onnx [--target cpu|gpu|npu | --target-file FILE] [-o OUTDIR] [OPTIONS]
+       eqopt compile MODEL.onnx ...   (the same)
+
+Optimizes MODEL for a target (default cpu) and writes into OUTDIR (default: MODEL's name and the
+target's, e.g. resnet.npu/, in the current folder):
+  model.onnx           the optimized model as standard ONNX (runs in any ONNX runtime)
+  program.onnx         the target program: the extracted program with eqopt's own fused ops
+                       (domain "eqopt"), as the target's lowering consumes it; `eqopt run` runs it
+  report.txt           what was done: e-graph size, rules that fired, estimated time per op class
+                       before and after, extraction method and optimality
+  report.json          the same as JSON
+Files are written atomically; nothing is written when optimization fails.
+
+  -o, --output OUTDIR       the output folder (created if missing; files in it are replaced)
+  --quiet                   do not print the report
+)";
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+int cmd_compile(const std::vector<std::string>& argv) {
+  std::vector<OptionSpec> specs = optimize_option_specs();
+  specs.insert(specs.end(), {{"help"}, {"output", true}, {"quiet"}});
+  Args args("compile", argv, specs);
+  if (args.flag("help")) {
+    std::cout << kHelp << kOptimizeOptionsHelp;
+    return 0;
+  }
+  args.expect_positional(1, "MODEL");
+  const std::string model_path = args.positional()[0];
+  const OptimizeSetup setup = optimize_setup(args, "cpu");
+  const auto t0 = std::chrono::steady_clock::now();
+  const Model model = load_model(model_path);
+  const double load_ms = ms_since(t0);
+  const opt::OptimizeResult r = opt::optimize_model(model, setup.rules, setup.options);
+
+  namespace fs = std::filesystem;
+  const fs::path dir = args.value("output").value_or(fs::path(model_path).stem().string() + "." + r.target);
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) fail(dir.string(), ": exists and is not a folder");
+  fs::create_directories(dir, ec);
+  if (ec) fail(dir.string(), ": cannot create the output folder (", ec.message(), ")");
+  const auto t1 = std::chrono::steady_clock::now();
+  ReportInput report{model_path, &model, &r, load_ms, 0, {}};
+  const std::string model_out = (dir / "model.onnx").string(), program_out = (dir / "program.onnx").string();
+  const std::string text_out = (dir / "report.txt").string(), json_out = (dir / "report.json").string();
+  report.files = {{"optimized model", model_out}, {"target program", program_out}, {"report", text_out}, {"report json", json_out}};
+  save_model(r.model, model_out);
+  save_model(r.extracted, program_out);
+  report.save_ms = ms_since(t1);
+  const std::string text = report_text(report);
+  write_file_atomic(json_out, report_json(report).dump(2) + "\n");
+  write_file_atomic(text_out, text);
+  if (!args.flag("quiet")) std::cout << text;
+  return 0;
+}
+
+}  // namespace eqopt::cli

@@ -1,0 +1,114 @@
+// eqopt extract: runs the extractors of extract/ on a serialized e-graph (the egraph-serialize JSON
+// that extraction-gym reads and `egraph/serialize.h` writes) and reports what each achieves.
+#include <cmath>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "egraph/serialize.h"
+#include "extract/extract.h"
+#include "onnx_io/onnx_io.h"
+
+namespace eqopt::cli {
+
+namespace {
+
+constexpr const char* kHelp = R"(usage: eqopt extract EGRAPH.json [--mode auto|exact|greedy] [--time-limit S] [--json] [-o CHOICE.json]
+
+Reads an e-graph in the egraph-serialize JSON format ({"nodes": {id: {"op", "children" (node ids),
+"eclass", "cost"}}, "root_eclasses": [...]}) and chooses one node per needed e-class so that the
+program reachable from the roots is acyclic and costs least, each node paid once (DAG cost).
+Reports the tree-greedy choice (its DAG cost and its cost as a tree), the DAG-greedy choice, the
+best of them after local search, and the exact integer program (CBC) with its status and bound.
+
+  --mode M            auto (default): heuristics, then the ILP if the e-graph is small enough;
+                      exact: always the ILP; greedy: heuristics only
+  --time-limit S      ILP time limit in seconds (default 10; CBC may overrun it in its root node)
+  --exact-max-nodes N auto runs the ILP only up to N nodes reachable from the roots (default 20000)
+  --json              print the report as JSON
+  -o, --output FILE   write the choice as {"choices": {"<eclass>": "<node id>"}, "cost": X}
+                      (needed classes only; written atomically)
+)";
+
+// JSON numbers cannot be infinite; such values are written as null.
+nlohmann::ordered_json number(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(); }
+
+}  // namespace
+
+int cmd_extract(const std::vector<std::string>& argv) {
+  Args args("extract", argv, {{"help"}, {"mode", true}, {"time-limit", true}, {"exact-max-nodes", true}, {"json"}, {"output", true}});
+  if (args.flag("help")) {
+    std::cout << kHelp;
+    return 0;
+  }
+  args.expect_positional(1, "EGRAPH.json");
+  ex::Options options;
+  options.mode = ex::parse_mode(args.value("mode").value_or("auto"));
+  options.time_limit_s = args.number("time-limit", options.time_limit_s);
+  options.exact_max_nodes = size_t(args.integer("exact-max-nodes", int64_t(options.exact_max_nodes)));
+  const std::string path = args.positional()[0];
+  const eg::SerializedEGraph s = eg::serialized_from_json(read_file(path));
+  const ex::Problem p = ex::from_serialized(s);
+  const ex::Result r = ex::extract(p, options);
+
+  const double gain = r.greedy_tree_cost > 0 ? 100.0 * (r.greedy_tree_cost - r.cost) / r.greedy_tree_cost : 0.0;
+  if (auto out = args.value("output")) {
+    nlohmann::ordered_json choices = nlohmann::ordered_json::object();
+    for (uint32_t cls : ex::needed_classes(p, r.choice)) choices[p.class_label[cls]] = s.nodes[size_t(r.choice[cls])].id;
+    nlohmann::ordered_json j;
+    j["choices"] = std::move(choices);
+    j["cost"] = r.cost;
+    write_file_atomic(*out, j.dump(2) + "\n");
+  }
+
+  if (args.flag("json")) {
+    nlohmann::ordered_json j;
+    j["egraph"] = path;
+    j["classes"] = p.num_classes();
+    j["nodes"] = p.num_nodes();
+    j["roots"] = p.roots.size();
+    j["mode"] = ex::mode_name(options.mode);
+    j["tree_greedy"] = {{"dag_cost", number(r.greedy_tree_cost)}, {"tree_cost", number(r.greedy_tree_tree_cost)}};
+    j["dag_greedy"] = r.greedy_dag_cost ? nlohmann::ordered_json{{"dag_cost", number(*r.greedy_dag_cost)}} : nlohmann::ordered_json();
+    j["heuristic_cost"] = number(r.heuristic_cost);
+    if (r.ilp) {
+      j["ilp"] = {{"feasible", r.ilp->feasible}, {"cost", r.ilp->feasible ? number(r.ilp->cost) : nlohmann::ordered_json()},
+                  {"optimal", r.ilp->optimal}, {"bound", number(r.ilp->bound)}, {"status", r.ilp->status},
+                  {"seconds", r.ilp->seconds}, {"rows", r.ilp->rows}, {"cols", r.ilp->cols}};
+    } else {
+      j["ilp"] = nullptr;
+    }
+    j["ilp_status"] = r.ilp_status;
+    j["method"] = r.method;
+    j["cost"] = number(r.cost);
+    j["optimal"] = r.optimal;
+    j["gain_percent"] = gain;
+    j["seconds"] = r.seconds;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+
+  std::cout << "e-graph " << path << ": " << p.num_classes() << " classes, " << p.num_nodes() << " nodes, " << p.roots.size()
+            << (p.roots.size() == 1 ? " root" : " roots") << "\n";
+  std::cout << "tree-greedy:  DAG cost " << r.greedy_tree_cost << " (as a tree " << r.greedy_tree_tree_cost << ")\n";
+  if (r.greedy_dag_cost)
+    std::cout << "dag-greedy:   DAG cost " << *r.greedy_dag_cost << "\n";
+  else
+    std::cout << "dag-greedy:   gave up (too many classes, or its choice was cyclic)\n";
+  std::cout << "heuristic:    " << r.heuristic_cost << " (best greedy + local search)\n";
+  if (r.ilp) {
+    std::cout << "ilp:          ";
+    if (r.ilp->feasible) std::cout << r.ilp->cost << ", ";
+    std::cout << r.ilp->status << (r.ilp->optimal ? "" : ", not proven optimal") << ", bound " << r.ilp->bound << ", "
+              << r.ilp->seconds << " s (" << r.ilp->rows << " rows, " << r.ilp->cols << " columns)\n";
+  } else {
+    std::cout << "ilp:          " << r.ilp_status << "\n";
+  }
+  std::cout << "chosen:       " << r.cost << " by " << r.method << (r.optimal ? ", optimal" : "") << "; gain over tree-greedy "
+            << gain << "%\n";
+  if (auto out = args.value("output")) std::cout << "wrote " << *out << "\n";
+  return 0;
+}
+
+}  // namespace eqopt::cli
