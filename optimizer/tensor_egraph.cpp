@@ -465,16 +465,12 @@ TensorProgram::Extraction TensorProgram::choose(const ex::Options& options) cons
   Extraction e;
   e.result = ex::extract(p.problem, with_start);
   e.selection = to_selection(p, e.result.choice);
-  e.cost = dag_cost(e.selection);
+  e.cost = e.result.cost;  // the DAG cost of the choice, over the same costs as dag_cost()
   e.method = e.result.method;
   return e;
 }
 
-double TensorProgram::initial_cost() const {
-  double total = 0;
-  for (Id n : original_program_) total += std::max(0.0, own_cost(n));
-  return total;
-}
+double TensorProgram::initial_cost() const { return total_cost(original_program_); }
 
 std::map<std::string, double> TensorProgram::initial_cost_by_class() const { return cost_by_class(original_program_); }
 
@@ -502,21 +498,11 @@ std::vector<Id> TensorProgram::chosen_nodes(const Selection& s) const {
   return out;
 }
 
-double TensorProgram::dag_cost(const Selection& s) const {
-  const TensorEGraph& g = g_;
-  std::unordered_map<Id, bool> seen;
-  std::vector<Id> stack(outputs_.begin(), outputs_.end());
+double TensorProgram::dag_cost(const Selection& s) const { return total_cost(chosen_nodes(s)); }
+
+double TensorProgram::total_cost(const std::vector<Id>& nodes) const {
   double total = 0;
-  while (!stack.empty()) {
-    const Id c = g.find(stack.back());
-    stack.pop_back();
-    if (seen[c]) continue;
-    seen[c] = true;
-    auto it = s.find(c);
-    if (it == s.end()) continue;
-    total += std::max(0.0, own_cost(it->second));
-    for (Id k : g.node_children(it->second)) stack.push_back(k);
-  }
+  for (Id n : nodes) total += std::max(0.0, own_cost(n));
   return total;
 }
 

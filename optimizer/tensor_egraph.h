@@ -155,6 +155,8 @@ class TensorProgram {
 
  private:
   void import_graph();
+  // Sum of the e-nodes' own costs (each listed once).
+  double total_cost(const std::vector<eg::Id>& nodes) const;
 
   const Model& model_;
   ImportOptions options_;
