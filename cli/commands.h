@@ -16,5 +16,12 @@ int cmd_targets(const std::vector<std::string>& args);
 int cmd_verify(const std::vector<std::string>& args);
 int cmd_calibrate(const std::vector<std::string>& args);
 int cmd_extract(const std::vector<std::string>& args);
+// `eqopt rules SUBCOMMAND`: dispatches to the five below (cli/cmd_rules*.cpp).
+int cmd_rules(const std::vector<std::string>& args);
+int cmd_rules_verify(const std::vector<std::string>& args);
+int cmd_rules_test(const std::vector<std::string>& args);
+int cmd_rules_lint(const std::vector<std::string>& args);
+int cmd_rules_prove(const std::vector<std::string>& args);
+int cmd_rules_list(const std::vector<std::string>& args);
 
 }  // namespace eqopt::cli

@@ -43,6 +43,9 @@ commands:
   calibrate --target cpu [-o FILE] [--reps N] [--json] [--quick]
       Times representative oneDNN kernels on this machine and fits the CPU description's
       efficiency factors and kernel overhead to them (OMP_NUM_THREADS=1 unless set).
+  rules verify|test|lint|prove|list [ARGS]
+      The rule database's tools: prove rules with Z3 or print a counterexample, test them in
+      float32, lint them, show the rewrite chain that makes two terms equal, list them.
   ops [--json]
       The ops eqopt understands and whether the reference interpreter runs them.
   extract EGRAPH.json [--mode auto|exact|greedy] [--time-limit S] [--json] [-o CHOICE.json]
@@ -78,6 +81,7 @@ int main(int argc, char** argv) {
     if (command == "optimize") return eqopt::cli::cmd_optimize(rest);
     if (command == "compile") return eqopt::cli::cmd_compile(rest);
     if (command == "targets") return eqopt::cli::cmd_targets(rest);
+    if (command == "rules") return eqopt::cli::cmd_rules(rest);
     // The headline form: eqopt MODEL.onnx --target T.
     if (command.size() > 5 && command.compare(command.size() - 5, 5, ".onnx") == 0) return eqopt::cli::cmd_compile(args);
     if (command == "verify") return eqopt::cli::cmd_verify(rest);

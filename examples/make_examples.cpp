@@ -151,6 +151,24 @@ Model transformer_block() {
   return b.model();
 }
 
+// A MobileNet-style block as some converters write it: ReLU6 as Min(Relu(x), 6) rather than
+// Clip(x, 0, 6). docs/rule-authoring.md's worked example writes the rule that turns it into a Clip,
+// which the convolution then absorbs.
+Model mobile_block() {
+  const int64_t C = 8, M = 16, H = 16, W = 16;
+  Builder b("mobile_block", 13, 3);
+  b.input("x", {1, C, H, W});
+  const std::string c1 = b.node("Conv", {"x", b.fan_in_weight("expand.weight", {M, C, 3, 3}, C * 9),
+                                         b.fan_in_weight("expand.bias", {M}, C * 9)},
+                                {Attribute::make_ints("kernel_shape", {3, 3}), Attribute::make_ints("pads", {1, 1, 1, 1})});
+  const std::string six = b.constant("six", Tensor::scalar<float>(6.0f));
+  const std::string relu6 = b.node("Min", {b.node("Relu", {c1}), six});
+  b.node("Conv", {relu6, b.fan_in_weight("project.weight", {C, M, 1, 1}, M), b.fan_in_weight("project.bias", {C}, M)},
+         {Attribute::make_ints("kernel_shape", {1, 1})}, "y");
+  b.output("y", {1, C, H, W});
+  return b.model();
+}
+
 void write_example(const Model& model, const fs::path& dir, const std::string& name, uint64_t seed) {
   const fs::path onnx = dir / (name + ".onnx");
   save_model(model, onnx.string());
@@ -181,6 +199,7 @@ int main(int argc, char** argv) {
     fs::create_directories(dir);
     write_example(residual_block(), dir, "resnet_block", 11);
     write_example(transformer_block(), dir, "transformer_block", 12);
+    write_example(mobile_block(), dir, "mobile_block", 13);
   } catch (const Error& e) {
     std::cerr << "eqopt_make_examples: error: " << e.what() << "\n";
     return 2;

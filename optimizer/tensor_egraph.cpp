@@ -125,6 +125,8 @@ Node TensorProgram::node_for(Id n) const {
 
 TensorProgram::TensorProgram(const Model& model, const ImportOptions& options)
     : model_(model), options_(options), g_(TensorAnalysis{this}) {
+  // Explanations must be on before the first e-node is added.
+  if (options_.explanations) g_.set_explanations(true);
   // Leaf operators get the smallest ids (is_leaf_op relies on the order).
   op_input_ = g_.intern_op("$input");
   op_weight_ = g_.intern_op("$weight");

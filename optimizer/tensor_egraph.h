@@ -55,6 +55,9 @@ struct ImportOptions {
   // Fold an op whose inputs are all constant when its inputs hold at most this many elements in
   // total (weight-only subgraphs included; Conv+BatchNormalization weights fold this way).
   int64_t fold_max_elements = int64_t(1) << 24;
+  // Record the e-graph's proof forest (egraph/explain.h) so `eqopt rules prove` can explain why two
+  // values are equal. Off by default: every added term keeps its own e-node, which costs memory.
+  bool explanations = false;
 };
 
 class TensorProgram {
@@ -195,6 +198,10 @@ void TensorAnalysis::modify(G& g, eg::Id c) {
   // replace whatever computes it by the constant.
   const TensorData& d = g.data(c);
   if (d.values.size() != 1 || !d.values[0]) return;
+  // With explanations on, adding a term that exists makes a hidden twin e-node (its class has no
+  // visible e-node) that the e-graph joins to the existing one at once; adding a leaf for the twin
+  // would make another twin, forever.
+  if (g.eclass(c).nodes.empty()) return;
   for (eg::Id n : g.eclass(c).nodes) {
     const eg::OpId op = g.node_op(n);
     if (op == program->op_const() || op == program->op_weight()) return;

@@ -103,7 +103,7 @@ TEST(Cli, CheckFailsWithTheLargestError) {
 TEST(Examples, CommittedModelsMatchTheGenerator) {
   const std::string dir = temp_dir("gen");
   ASSERT_EQ(run_command(binary_dir() + "/bin/eqopt_make_examples " + dir).exit_code, 0);
-  for (const char* m : {"resnet_block.onnx", "transformer_block.onnx"})
+  for (const char* m : {"resnet_block.onnx", "transformer_block.onnx", "mobile_block.onnx"})
     EXPECT_TRUE(read_file(dir + "/" + m) == read_file(example(m))) << m << " differs from the generator's output";
   fs::remove_all(dir);
 }

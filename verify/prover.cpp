@@ -1,0 +1,770 @@
+#include "verify/prover.h"
+
+#include <z3++.h>
+
+#include <boost/multiprecision/cpp_int.hpp>
+#include <tuple>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cerrno>
+#include <set>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <optional>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include "verify/sym_eval.h"
+
+namespace eqopt::verify {
+
+const char* verdict_name(Verdict v) {
+  switch (v) {
+    case Verdict::Proved: return "proved";
+    case Verdict::Refuted: return "refuted";
+    case Verdict::Unknown: return "unknown";
+  }
+  return "?";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// A double as the simplest fraction within float32 precision (2^-24 relative): 0.16666667 (float
+// 1/6) is read as 1/6, 1e-5f as 1/100000. Both sides of a rule go through the same function, so a
+// constant written on one side and computed on the other meet; docs/verification.md ("Constants").
+// Returns "" when no such fraction with a 31-bit numerator and denominator exists.
+std::string simplest_fraction(double v) {
+  if (v == std::floor(v) && std::abs(v) < 1e15) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+    return buf;
+  }
+  const bool negative = v < 0;
+  const double x = std::abs(v), tol = x * std::ldexp(1.0, -24);
+  // Continued-fraction convergents and their semiconvergents, smallest denominator first.
+  long double h0 = 0, h1 = 1, k0 = 1, k1 = 0, r = x;
+  for (int i = 0; i < 64; ++i) {
+    const long double a = std::floor(r);
+    for (long double m = std::max<long double>(1, std::floor(a / 2)); m <= a; m += 1) {
+      const long double h = m * h1 + h0, k = m * k1 + k0;
+      if (h > 2147483647.0L || k > 2147483647.0L) return "";
+      if (std::abs(double(h / k) - x) <= tol) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%s%lld/%lld", negative ? "-" : "", static_cast<long long>(h),
+                      static_cast<long long>(k));
+        return buf;
+      }
+    }
+    const long double h = a * h1 + h0, k = a * k1 + k0;
+    h0 = h1, h1 = h, k0 = k1, k1 = k;
+    const long double frac = r - a;
+    if (frac < 1e-18L) break;
+    r = 1 / frac;
+  }
+  return "";
+}
+
+
+// Canonical forms of symbolic expressions, so that the two sides of a rule can be compared without
+// the solver when they are equal as polynomials. A polynomial is a map from monomials (sorted
+// multisets of atoms) to exact rational coefficients; an atom is a variable or a non-polynomial
+// application (max, min, ite, inv, exp, ...) whose arguments are canonical in turn, with the
+// arguments of commutative ones (max, min, and, or) sorted. Polynomials and atoms are interned, so
+// equal forms have equal ids. Z3's simplifier is not used for this because its sum-of-monomials
+// order follows term creation order, which differs between the sides.
+class Canon {
+ public:
+  using Rat = boost::multiprecision::cpp_rational;
+
+  explicit Canon(const SymCtx& s) : s_(s) {}
+
+  // The interned canonical form of a numeric or boolean expression.
+  uint32_t of(SymId id) {
+    auto it = memo_.find(id);
+    if (it != memo_.end()) return it->second;
+    const uint32_t r = build(id);
+    memo_.emplace(id, r);
+    return r;
+  }
+
+  static Rat rational(double v) {
+    const std::string f = simplest_fraction(v);
+    if (!f.empty()) {
+      const size_t slash = f.find('/');
+      if (slash == std::string::npos) return Rat(boost::multiprecision::cpp_int(f));
+      return Rat(boost::multiprecision::cpp_int(f.substr(0, slash)), boost::multiprecision::cpp_int(f.substr(slash + 1)));
+    }
+    int e = 0;
+    const double m = std::frexp(v, &e);
+    Rat r(static_cast<long long>(std::ldexp(m, 53)));
+    const int k = e - 53;
+    boost::multiprecision::cpp_int p2 = 1;
+    p2 <<= std::abs(k);
+    return k >= 0 ? r * Rat(p2) : r / Rat(p2);
+  }
+
+ private:
+  using Mono = std::vector<uint32_t>;  // atom ids, sorted, with repeats
+  using Poly = std::map<Mono, Rat>;    // nonzero coefficients only
+  struct Atom {
+    int kind;  // SymOp, or -1 for a boolean wrapper of a polynomial sign test
+    std::string name;
+    int64_t index = 0;
+    std::vector<uint32_t> args;
+    bool operator<(const Atom& o) const { return std::tie(kind, name, index, args) < std::tie(o.kind, o.name, o.index, o.args); }
+  };
+
+  uint32_t intern_poly(Poly p) {
+    auto [it, fresh] = poly_ids_.try_emplace(std::move(p), uint32_t(polys_.size()));
+    if (fresh) polys_.push_back(&it->first);
+    return it->second;
+  }
+  uint32_t intern_atom(Atom a) {
+    auto [it, fresh] = atom_ids_.try_emplace(std::move(a), uint32_t(atom_ids_.size()));
+    return it->second;
+  }
+  uint32_t atom_poly(Atom a) { return intern_poly(Poly{{Mono{intern_atom(std::move(a))}, Rat(1)}}); }
+  const Poly& poly(uint32_t id) const { return *polys_[id]; }
+
+  uint32_t add(uint32_t a, uint32_t b, const Rat& scale_b = Rat(1)) {
+    Poly r = poly(a);
+    for (const auto& [m, c] : poly(b)) {
+      Rat& x = r[m];
+      x += c * scale_b;
+      if (x == 0) r.erase(m);
+    }
+    return intern_poly(std::move(r));
+  }
+  uint32_t mul(uint32_t a, uint32_t b) {
+    Poly r;
+    for (const auto& [m1, c1] : poly(a))
+      for (const auto& [m2, c2] : poly(b)) {
+        Mono m = m1;
+        m.insert(m.end(), m2.begin(), m2.end());
+        std::sort(m.begin(), m.end());
+        Rat& x = r[m];
+        x += c1 * c2;
+        if (x == 0) r.erase(m);
+      }
+    return intern_poly(std::move(r));
+  }
+  std::optional<Rat> constant(uint32_t p) const {
+    const Poly& q = poly(p);
+    if (q.empty()) return Rat(0);
+    if (q.size() == 1 && q.begin()->first.empty()) return q.begin()->second;
+    return std::nullopt;
+  }
+
+  uint32_t build(SymId id) {
+    const SymNode& n = s_.node(id);
+    switch (n.op) {
+      case SymOp::Const: {
+        const Rat v = rational(n.value);
+        return intern_poly(v == 0 ? Poly{} : Poly{{Mono{}, v}});
+      }
+      case SymOp::Var: return atom_poly(Atom{int(n.op), n.name, n.index, {}});
+      case SymOp::Add: return add(of(n.a), of(n.b));
+      case SymOp::Mul: return mul(of(n.a), of(n.b));
+      case SymOp::Neg: return add(intern_poly({}), of(n.a), Rat(-1));
+      case SymOp::Inv: {
+        const uint32_t a = of(n.a);
+        if (auto c = constant(a); c && *c != 0) return intern_poly(Poly{{Mono{}, Rat(1) / *c}});
+        return atom_poly(Atom{int(n.op), "", 0, {a}});
+      }
+      case SymOp::Max:
+      case SymOp::Min:
+      case SymOp::And:
+      case SymOp::Or: {
+        std::vector<uint32_t> args = {of(n.a), of(n.b)};
+        std::sort(args.begin(), args.end());
+        return atom_poly(Atom{int(n.op), "", 0, args});
+      }
+      case SymOp::Gt:
+      case SymOp::Ge:
+        // a > b as a sign test of the canonical a - b.
+        return atom_poly(Atom{int(n.op), "", 0, {add(of(n.a), of(n.b), Rat(-1))}});
+      case SymOp::Eq: {
+        const uint32_t d1 = add(of(n.a), of(n.b), Rat(-1)), d2 = add(of(n.b), of(n.a), Rat(-1));
+        return atom_poly(Atom{int(n.op), "", 0, {std::min(d1, d2)}});
+      }
+      case SymOp::Select: return atom_poly(Atom{int(n.op), "", 0, {of(n.a), of(n.b), of(n.c)}});
+      case SymOp::Pow: return atom_poly(Atom{int(n.op), "", 0, {of(n.a), of(n.b)}});
+      case SymOp::True:
+      case SymOp::False: return atom_poly(Atom{int(n.op), "", 0, {}});
+      default: return atom_poly(Atom{int(n.op), "", 0, {of(n.a)}});  // exp, log, erf, tanh, sqrt, not
+    }
+  }
+
+  const SymCtx& s_;
+  std::unordered_map<SymId, uint32_t> memo_;
+  std::map<Poly, uint32_t> poly_ids_;
+  std::vector<const Poly*> polys_;
+  std::map<Atom, uint32_t> atom_ids_;
+};
+
+// The symbolic expressions of one rule instance in one Z3 context, with the ground instances of
+// the axioms for the uninterpreted functions that occur (docs/verification.md, "Axioms").
+class Translator {
+ public:
+  Translator(z3::context& c, const SymCtx& s)
+      : c_(c), s_(s), simp_(c), inv_(z3::function("inv", c.real_sort(), c.real_sort())),
+        exp_(z3::function("exp", c.real_sort(), c.real_sort())),
+        log_(z3::function("log", c.real_sort(), c.real_sort())),
+        erf_(z3::function("erf", c.real_sort(), c.real_sort())),
+        tanh_(z3::function("tanh", c.real_sort(), c.real_sort())),
+        sqrt_(z3::function("sqrt", c.real_sort(), c.real_sort())),
+        pow_(z3::function("pow", c.real_sort(), c.real_sort(), c.real_sort())) {
+    simp_.set("som", true);
+    simp_.set("arith_lhs", true);
+    simp_.set("som_blowup", 1000000u);  // the default (10) leaves big products unexpanded, not canonical
+  }
+
+  // The expression in Z3's normal form (sums of monomials): equal polynomials become the same AST.
+  z3::expr normal(const z3::expr& e) { return e.simplify(simp_); }
+
+  z3::expr operator()(SymId id) {
+    auto it = memo_.find(id);
+    if (it != memo_.end()) return it->second;
+    const SymNode& n = s_.node(id);
+    z3::expr e = translate(n);
+    memo_.emplace(id, e);
+    return e;
+  }
+
+  z3::expr var_expr(const std::string& name, int64_t index) {
+    return c_.real_const((name + "[" + std::to_string(index) + "]").c_str());
+  }
+
+  // Axioms over the function applications translated so far.
+  z3::expr_vector axioms() {
+    z3::expr_vector out(c_);
+    const z3::expr zero = c_.real_val(0), one = c_.real_val(1);
+    for (const auto& [arg, app] : inv_apps_) out.push_back(z3::implies(arg != zero, arg * app == one));
+    for (const auto& [arg, app] : sqrt_apps_) out.push_back(z3::implies(arg >= zero, app >= zero && app * app == arg));
+    for (const auto& [arg, app] : exp_apps_) out.push_back(app > zero);
+    for (const auto& [arg, app] : tanh_apps_) out.push_back(app > -one && app < one);
+    for (const auto& [arg, app] : erf_apps_) out.push_back(app > -one && app < one);
+    // Strict monotonicity, instantiated on the pairs of applications that occur (bounded).
+    auto monotone = [&](const std::vector<std::pair<z3::expr, z3::expr>>& apps) {
+      const size_t n = std::min<size_t>(apps.size(), 40);
+      for (size_t i = 0; i < n; ++i)
+        for (size_t j = 0; j < n; ++j)
+          if (i != j) out.push_back(z3::implies(apps[i].first < apps[j].first, apps[i].second < apps[j].second));
+    };
+    monotone(exp_apps_);
+    monotone(tanh_apps_);
+    monotone(erf_apps_);
+    monotone(sqrt_apps_);
+    return out;
+  }
+
+  bool uses_functions() const {
+    return !exp_apps_.empty() || !log_apps_.empty() || !erf_apps_.empty() || !tanh_apps_.empty() ||
+           !sqrt_apps_.empty() || pow_count_ > 0;
+  }
+
+ private:
+  z3::expr numeral(double v) {
+    const std::string f = simplest_fraction(v);
+    if (!f.empty()) return c_.real_val(f.c_str());
+    // Far outside float32's comfortable range: the double's exact binary value.
+    int e = 0;
+    const double m = std::frexp(v, &e);
+    const long long mant = static_cast<long long>(std::ldexp(m, 53));
+    z3::expr r = c_.real_val(static_cast<int64_t>(mant));
+    int k = e - 53;
+    z3::expr two = c_.real_val(k >= 0 ? 2 : 1) / c_.real_val(k >= 0 ? 1 : 2);
+    for (; k != 0; k += k > 0 ? -1 : 1) r = r * two;
+    return r.simplify();
+  }
+
+  z3::expr translate(const SymNode& n) {
+    auto a = [&] { return (*this)(n.a); };
+    auto b = [&] { return (*this)(n.b); };
+    switch (n.op) {
+      case SymOp::Const: return numeral(n.value);
+      case SymOp::Var: return var_expr(n.name, n.index);
+      case SymOp::Add: return a() + b();
+      case SymOp::Mul: return a() * b();
+      case SymOp::Neg: return -a();
+      case SymOp::Inv: {
+        if (s_.is_const(n.a)) return c_.real_val(1) / numeral(s_.const_value(n.a));
+        z3::expr x = normal(a()), app = inv_(x);
+        inv_apps_.emplace_back(x, app);
+        return app;
+      }
+      // The arguments of ite and of uninterpreted functions are normalized, so that the two sides'
+      // relu(p) and relu(p') with equal polynomials p, p' become one term and cancel.
+      case SymOp::Max: {
+        z3::expr x = normal(a()), y = normal(b());
+        return z3::ite(x >= y, x, y);
+      }
+      case SymOp::Min: {
+        z3::expr x = normal(a()), y = normal(b());
+        return z3::ite(x <= y, x, y);
+      }
+      case SymOp::Select: return z3::ite(normal(a()), normal(b()), normal((*this)(n.c)));
+      case SymOp::Exp: return record(exp_, exp_apps_, normal(a()));
+      case SymOp::Log: return record(log_, log_apps_, normal(a()));
+      case SymOp::Erf: return record(erf_, erf_apps_, normal(a()));
+      case SymOp::Tanh: return record(tanh_, tanh_apps_, normal(a()));
+      case SymOp::Sqrt: return record(sqrt_, sqrt_apps_, normal(a()));
+      case SymOp::Pow: ++pow_count_; return pow_(normal(a()), normal(b()));
+      case SymOp::Gt: return a() > b();
+      case SymOp::Ge: return a() >= b();
+      case SymOp::Eq: return a() == b();
+      case SymOp::And: return a() && b();
+      case SymOp::Or: return a() || b();
+      case SymOp::Not: return !a();
+      case SymOp::True: return c_.bool_val(true);
+      case SymOp::False: return c_.bool_val(false);
+    }
+    throw Error("verifier: unknown symbolic op");
+  }
+
+  z3::expr record(z3::func_decl& f, std::vector<std::pair<z3::expr, z3::expr>>& apps, z3::expr x) {
+    z3::expr app = f(x);
+    apps.emplace_back(x, app);
+    return app;
+  }
+
+  z3::context& c_;
+  const SymCtx& s_;
+  z3::params simp_;
+  z3::func_decl inv_, exp_, log_, erf_, tanh_, sqrt_, pow_;
+  std::unordered_map<SymId, z3::expr> memo_;
+  std::vector<std::pair<z3::expr, z3::expr>> inv_apps_, exp_apps_, log_apps_, erf_apps_, tanh_apps_, sqrt_apps_;
+  size_t pow_count_ = 0;
+};
+
+struct SolverOutcome {
+  std::string result;  // "sat", "unsat", or "" (see reason)
+  std::string reason;
+  std::map<std::pair<std::string, int64_t>, double> values;  // sat: the inputs' values
+};
+
+// Runs the solver in a child process that is killed at the deadline. Z3's timeout and interrupt
+// are not honoured inside every tactic (nonlinear arithmetic with large constants can run on for
+// minutes), and `eqopt rules verify` must never hang. The child reports the verdict and, when
+// satisfiable, the model's value of each input, as text on a pipe.
+SolverOutcome solve_isolated(z3::solver& s, Translator& t, const std::vector<std::pair<std::string, int64_t>>& inputs,
+                             Clock::time_point deadline) {
+  SolverOutcome o;
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    o.reason = "cannot create a pipe for the solver";
+    return o;
+  }
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    o.reason = "cannot start the solver process";
+    return o;
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string out;
+    try {
+      const z3::check_result r = s.check();
+      if (r == z3::unsat) {
+        out = "unsat\n";
+      } else if (r == z3::unknown) {
+        out = "unknown solver gave up (" + s.reason_unknown() + ")\n";
+      } else {
+        out = "sat\n";
+        const z3::model m = s.get_model();
+        for (const auto& [name, idx] : inputs) {
+          const z3::expr v = m.eval(t.var_expr(name, idx), true);
+          out += name + "\t" + std::to_string(idx) + "\t" + v.get_decimal_string(17) + "\n";
+        }
+      }
+    } catch (const z3::exception& e) {
+      out = std::string("unknown solver error: ") + e.msg() + "\n";
+    }
+    size_t done = 0;
+    while (done < out.size()) {
+      const ssize_t w = ::write(fds[1], out.data() + done, out.size() - done);
+      if (w <= 0) break;
+      done += size_t(w);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string bytes;
+  bool killed = false;
+  for (;;) {
+    const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = left > 0 ? ::poll(&p, 1, std::max(1, int(left * 1000))) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    char buf[4096];
+    const ssize_t r = ::read(fds[0], buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    bytes.append(buf, size_t(r));
+  }
+  ::close(fds[0]);
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  if (killed) {
+    o.reason = "time limit reached in the solver";
+    return o;
+  }
+  std::istringstream in(bytes);
+  std::string line;
+  if (!std::getline(in, line) || line.empty()) {
+    o.reason = "the solver process ended without a verdict";
+    return o;
+  }
+  if (line == "unsat" || line == "sat") {
+    o.result = line;
+  } else {
+    o.reason = line.substr(line.find(' ') + 1);
+    return o;
+  }
+  while (std::getline(in, line)) {
+    const size_t a = line.find('\t'), b = line.rfind('\t');
+    if (a == std::string::npos || a == b) continue;
+    std::string v = line.substr(b + 1);
+    if (!v.empty() && v.back() == '?') v.pop_back();  // Z3 marks truncated decimals with '?'
+    try {
+      o.values[{line.substr(0, a), std::stoll(line.substr(a + 1, b - a - 1))}] = std::stod(v);
+    } catch (...) {
+    }
+  }
+  return o;
+}
+
+std::string index_str(const Shape& shape, int64_t flat) {
+  if (shape.empty()) return "[]";
+  std::vector<int64_t> idx(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    idx[d] = shape[d] ? flat % shape[d] : 0;
+    flat = shape[d] ? flat / shape[d] : 0;
+  }
+  std::string s = "[";
+  for (size_t d = 0; d < idx.size(); ++d) s += (d ? "," : "") + std::to_string(idx[d]);
+  return s + "]";
+}
+
+std::string fmt(double v, int digits = 6) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+
+// Values of the symbolic inputs: (name, index) -> value.
+using Assignment = std::map<std::pair<std::string, int64_t>, double>;
+
+// The graph inputs' values as tensors, for a counterexample.
+std::string inputs_str(const Model& m, const Assignment& values) {
+  std::ostringstream os;
+  for (const auto& in : m.graph.inputs) {
+    const std::optional<Shape> static_shape = in.type.static_shape();
+    if (!static_shape) continue;
+    const Shape& shape = *static_shape;
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    os << "    " << in.name << " " << (shape.empty() ? "scalar" : index_str(shape, n - 1)) << " = [";
+    for (int64_t i = 0; i < n && i < 64; ++i) {
+      auto it = values.find({in.name, i});
+      os << (i ? ", " : "") << (it == values.end() ? std::string("0") : fmt(it->second));
+    }
+    os << (n > 64 ? ", ...]" : "]") << "\n";
+  }
+  return os.str();
+}
+
+struct OutputCheck {
+  Verdict verdict = Verdict::Proved;
+  std::string detail;          // unknown: reason; refuted: one line
+  std::string counterexample;  // refuted
+};
+
+class RuleVerifier {
+ public:
+  RuleVerifier(const rules::Rule& rule, const VerifyOptions& options, Clock::time_point deadline)
+      : rule_(rule), options_(options), deadline_(deadline) {}
+
+  double remaining() const { return std::chrono::duration<double>(deadline_ - Clock::now()).count(); }
+
+  // One instance: every output of the left side against the right side's.
+  OutputCheck check_instance(const Instance& inst, size_t& solver_calls) {
+    const Model model = instance_model(rule_, inst);
+    SymCtx ctx(400'000);
+    SymEvalOptions so;
+    so.approx_targets = inst.approx_targets;
+    SymResult res;
+    try {
+      res = sym_eval(ctx, model, so);
+    } catch (const SymLimitError& e) {
+      return {Verdict::Unknown, std::string("instance too large: ") + e.what(), ""};
+    } catch (const UnsupportedOp& e) {
+      return {Verdict::Unknown, std::string("unsupported: ") + e.what(), ""};
+    }
+    const size_t n = rule_.lhs.size();
+    if (res.outputs.size() != 2 * n) return {Verdict::Unknown, "the instance model has the wrong number of outputs", ""};
+    for (size_t i = 0; i < n; ++i) {
+      OutputCheck c = check_output(ctx, model, inst, res, i, solver_calls);
+      if (c.verdict != Verdict::Proved) return c;
+    }
+    return {};
+  }
+
+ private:
+  OutputCheck check_output(SymCtx& ctx, const Model& model, const Instance& inst, const SymResult& res, size_t i,
+                           size_t& solver_calls) {
+    const size_t n = rule_.lhs.size();
+    const SymTensor &L = res.outputs[i], &R = res.outputs[n + i];
+    const std::vector<SymId>&lc = res.conditions[i], &rc = res.conditions[n + i];
+    const std::string where = n > 1 ? "output " + std::to_string(i) + " " : "";
+    if (L.shape != R.shape || L.elems.size() != R.elems.size())
+      return refuted(inst, model, where + "shapes differ: left " + shape_str(L.shape) + ", right " + shape_str(R.shape),
+                     {});
+    // Elements equal as canonical forms need no solver; nor do the right side's definedness
+    // conditions that the left side has too.
+    Canon canon(ctx);
+    std::vector<size_t> pending;
+    for (size_t k = 0; k < L.elems.size(); ++k)
+      if (L.elems[k] != R.elems[k] && canon.of(L.elems[k]) != canon.of(R.elems[k])) pending.push_back(k);
+    std::set<uint32_t> left_conditions;
+    for (SymId c : lc) left_conditions.insert(canon.of(c));
+    std::vector<SymId> rc_open;
+    for (SymId c : rc)
+      if (ctx.node(c).op != SymOp::True && !left_conditions.count(canon.of(c))) rc_open.push_back(c);
+    const bool rc_trivial = rc_open.empty();
+    if (pending.empty() && rc_trivial) return {};
+
+    // Numeric probes: a wrong rule usually shows at random points; such a counterexample needs no
+    // solver and has ordinary-looking values.
+    std::mt19937_64 rng(0x5eed + i);
+    for (size_t p = 0; p < options_.random_points; ++p) {
+      std::uniform_real_distribution<double> d(p % 2 ? 0.25 : -2.0, 2.0);
+      Assignment values;
+      auto lookup = [&](const std::string& name, int64_t idx) {
+        auto [it, fresh] = values.try_emplace({name, idx}, 0.0);
+        if (fresh) it->second = std::round(d(rng) * 8) / 8;  // eighths: short, exact in binary
+        return it->second;
+      };
+      if (auto c = probe(ctx, model, inst, L, R, lc, rc, pending, lookup, values, where)) return *c;
+    }
+
+    // The solver: is there an input where the left side is defined and the right side is undefined
+    // or differs in some element?
+    if (remaining() <= 0.05) return {Verdict::Unknown, "time limit reached", ""};
+    z3::context c;
+    Translator t(c, ctx);
+    z3::solver s(c);
+    z3::params prm(c);
+    prm.set("timeout", unsigned(std::max(50.0, remaining() * 1000)));
+    s.set(prm);
+    z3::expr_vector differ(c);
+    for (size_t k : pending) {
+      const z3::expr l = t.normal(t(L.elems[k])), r = t.normal(t(R.elems[k]));
+      if (z3::eq(l, r)) continue;
+      z3::expr diff = t.normal(l - r);
+      double value = 1;
+      if (diff.is_numeral(value) && value == 0) continue;
+      differ.push_back(diff != c.real_val(0));
+    }
+    for (SymId cnd : rc_open) differ.push_back(!t(cnd));
+    if (differ.empty()) return {};
+    for (SymId cnd : lc) s.add(t(cnd));
+    s.add(z3::mk_or(differ));
+    const z3::expr_vector ax = t.axioms();
+    for (unsigned k = 0; k < ax.size(); ++k) s.add(ax[k]);
+    ++solver_calls;
+    // The inputs a counterexample must give values to.
+    std::vector<std::pair<std::string, int64_t>> inputs;
+    {
+      std::set<std::pair<std::string, int64_t>> seen;
+      auto add_vars = [&](SymId root) {
+        for (SymId v : ctx.vars_of(root))
+          if (seen.insert({ctx.node(v).name, ctx.node(v).index}).second)
+            inputs.push_back({ctx.node(v).name, ctx.node(v).index});
+      };
+      for (size_t k : pending) add_vars(L.elems[k]), add_vars(R.elems[k]);
+      for (SymId cnd : lc) add_vars(cnd);
+      for (SymId cnd : rc) add_vars(cnd);
+    }
+    const SolverOutcome r = solve_isolated(s, t, inputs, deadline_);
+    if (r.result == "unsat") return {};
+    if (r.result != "sat")
+      return {Verdict::Unknown, r.reason + (t.uses_functions() ? " (uninterpreted functions)" : ""), ""};
+    // A model: confirm it in double precision with the real functions; a model that relies on an
+    // exp or tanh the axioms do not pin down is not a counterexample.
+    Assignment values = r.values;
+    auto lookup = [&](const std::string& name, int64_t idx) { return values.try_emplace({name, idx}, 0.0).first->second; };
+    if (auto cx = probe(ctx, model, inst, L, R, lc, rc, pending, lookup, values, where)) return *cx;
+    return {Verdict::Unknown,
+            std::string("the solver's counterexample does not hold numerically") +
+                (t.uses_functions() ? " (it relies on values of exp/erf/tanh/sqrt the axioms allow)" : ""),
+            ""};
+  }
+
+  // Evaluates both sides at one point; a counterexample when the left side is defined and the right
+  // side is not, or an element differs beyond double rounding.
+  std::optional<OutputCheck> probe(SymCtx& ctx, const Model& model, const Instance& inst, const SymTensor& L,
+                                   const SymTensor& R, const std::vector<SymId>& lc, const std::vector<SymId>& rc,
+                                   const std::vector<size_t>& pending,
+                                   const std::function<double(const std::string&, int64_t)>& lookup,
+                                   const Assignment& values, const std::string& where) {
+    for (SymId cnd : lc)
+      if (ctx.evaluate(cnd, lookup) == 0) return std::nullopt;  // left side undefined here
+    for (SymId cnd : rc)
+      if (ctx.evaluate(cnd, lookup) == 0)
+        return refuted(inst, model, where + "the right side is undefined where the left side is defined (" +
+                                        ctx.str(cnd, 120) + " fails)",
+                       values);
+    double scale = 1;
+    std::vector<std::pair<double, double>> lr;
+    for (size_t k : pending) {
+      const double l = ctx.evaluate(L.elems[k], lookup), r = ctx.evaluate(R.elems[k], lookup);
+      lr.push_back({l, r});
+      if (std::isfinite(l)) scale = std::max(scale, std::abs(l));
+      if (std::isfinite(r)) scale = std::max(scale, std::abs(r));
+    }
+    for (size_t j = 0; j < pending.size(); ++j) {
+      const auto [l, r] = lr[j];
+      // Constants are float32 values read as exact fractions by the solver (1/6 for 0.16666667),
+      // so a difference below float32 precision is left to the solver, not reported.
+      const bool bad = std::isnan(l) != std::isnan(r) || (!std::isnan(l) && std::abs(l - r) > 1e-6 * scale);
+      // Enough digits that the two printed values differ.
+      int digits = 6;
+      while (digits < 17 && fmt(l, digits) == fmt(r, digits)) ++digits;
+      if (bad)
+        return refuted(inst, model,
+                       where + "element " + index_str(L.shape, int64_t(pending[j])) + ": left " + fmt(l, digits) +
+                           ", right " + fmt(r, digits),
+                       values);
+    }
+    return std::nullopt;
+  }
+
+  OutputCheck refuted(const Instance& inst, const Model& model, const std::string& line, const Assignment& values) {
+    OutputCheck c;
+    c.verdict = Verdict::Refuted;
+    c.detail = line;
+    std::ostringstream os;
+    os << "  instance: " << inst.str() << "\n";
+    if (!values.empty()) os << "  inputs:\n" << inputs_str(model, values);
+    os << "  " << line << "\n";
+    c.counterexample = os.str();
+    return c;
+  }
+
+  static std::string shape_str(const Shape& s) {
+    std::string r = "[";
+    for (size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);
+    return r + "]";
+  }
+
+  const rules::Rule& rule_;
+  const VerifyOptions& options_;
+  Clock::time_point deadline_;
+};
+
+}  // namespace
+
+VerifyResult verify_rule(const rules::Rule& rule, const VerifyOptions& options) {
+  const auto start = Clock::now();
+  const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.timeout_s));
+  VerifyResult out;
+  out.rule = rule.name;
+  out.real_algebra = rule.has_tag("real");
+  auto finish = [&](Verdict v, std::string detail) {
+    out.verdict = v;
+    out.detail = std::move(detail);
+    out.seconds = seconds_since(start);
+    return out;
+  };
+  InstanceLimits limits = options.limits;
+  limits.seconds = std::min(limits.seconds, options.timeout_s / 2);
+  InstanceSearch search;
+  try {
+    search = find_instances(rule, limits);
+  } catch (const std::exception& e) {
+    return finish(Verdict::Unknown, std::string("instance search failed: ") + e.what());
+  }
+  if (search.instances.empty())
+    return finish(Verdict::Unknown, "no instance: " + (search.note.empty() ? std::string("none found") : search.note));
+
+  RuleVerifier v(rule, options, deadline);
+  std::string unknown;
+  for (size_t i = 0; i < search.instances.size(); ++i) {
+    if (v.remaining() <= 0) {
+      if (unknown.empty()) unknown = "time limit reached after " + std::to_string(out.instances) + " instances";
+      break;
+    }
+    OutputCheck c;
+    try {
+      c = v.check_instance(search.instances[i], out.solver_calls);
+    } catch (const std::exception& e) {
+      c = {Verdict::Unknown, std::string("evaluation failed: ") + e.what(), ""};
+    }
+    ++out.instances;
+    if (c.verdict == Verdict::Refuted) {
+      out.counterexample = c.counterexample;
+      return finish(Verdict::Refuted, c.detail);
+    }
+    if (c.verdict == Verdict::Unknown && unknown.empty()) unknown = c.detail + " (instance " + search.instances[i].str() + ")";
+    // A proof on scalars covers every shape of an elementwise rule; the other instances are only
+    // a cross-check, so stop here when the time is needed elsewhere.
+  }
+  if (!unknown.empty()) return finish(Verdict::Unknown, unknown);
+  std::string scope;
+  if (search.elementwise)
+    scope = "all shapes (elementwise: proved on scalars, broadcasting applies it to every element)";
+  else
+    scope = search.scope.empty() ? std::to_string(out.instances) + " instances" : search.scope;
+  scope += "; real arithmetic";
+  if (!search.instances.front().approx_targets.empty()) scope += ", approx() constants read as their targets";
+  return finish(Verdict::Proved, scope);
+}
+
+std::vector<VerifyResult> verify_rules(const std::vector<rules::Rule>& rules, const VerifyOptions& options,
+                                       unsigned jobs, const std::function<void(const VerifyResult&)>& progress) {
+  std::vector<VerifyResult> out(rules.size());
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  auto worker = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < rules.size();) {
+      out[i] = verify_rule(rules[i], options);
+      if (progress) {
+        std::lock_guard<std::mutex> lock(mu);
+        progress(out[i]);
+      }
+    }
+  };
+  jobs = std::max(1u, std::min<unsigned>(jobs, unsigned(rules.size())));
+  std::vector<std::thread> threads;
+  for (unsigned j = 1; j < jobs; ++j) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  return out;
+}
+
+}  // namespace eqopt::verify
