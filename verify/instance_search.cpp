@@ -8,6 +8,11 @@
 // To make the kept instances differ, the first choice point of the search (usually the first
 // variable's shape, or a convolution's attributes) may yield any number of instances, every later
 // one at most one per alternative above it; a second pass without that limit fills up the rest.
+//
+// find_instances retries when that finds nothing: with weights where the guard says nothing, then
+// with equal dims first (square matrices, cubes: where a rule's sides agree in type only there).
+// For rules that are not elementwise, one more search prefers dims >= 2 at every choice, so that
+// some instance has no unit dims or scalars the guard does not force.
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -1527,8 +1532,8 @@ InstanceSearch find_instances(const rules::Rule& rule, const InstanceLimits& lim
     // An instance with unit dims or scalars where the guard allows others proves little about
     // axes, permutations and broadcasts: one more search prefers dims >= 2 at every choice, and
     // its instance joins (or replaces the one with most unit dims) unless another has fewer. Ties
-    // join too: the greedy choices differ from the first search's, e.g. a bias [C] on a conv
-    // output whose last dim is C, which broadcasts along the width and types like a per-channel one.
+    // join too: the greedy choices differ from the first search's (e.g. an operand [C] against an
+    // output whose last dim is C, which broadcasts along that dim and types like a per-channel one).
     int64_t fewest = std::numeric_limits<int64_t>::max();
     for (const Instance& i : out.instances) fewest = std::min(fewest, unit_count(i));
     if (fewest > 0) {
