@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -13,6 +12,7 @@
 #include "cli/commands.h"
 #include "rules/parser.h"
 #include "support/error.h"
+#include "verify/lint.h"
 #include "verify/prover.h"
 #include "verify/rule_test.h"
 #include "verify/status.h"
@@ -85,13 +85,7 @@ Exit status: 0 when every rule is within its tolerance, 1 otherwise, 2 for bad i
 std::vector<rules::Rule> load_directed(const Args& args) {
   std::vector<std::string> paths = args.positional();
   if (paths.empty()) paths.push_back(EQOPT_RULEDB_DIR);
-  std::vector<rules::Rule> all;
-  for (const std::string& p : paths) {
-    if (!std::filesystem::exists(p)) throw Error(p + ": no such file or folder");
-    std::vector<rules::Rule> rs =
-        std::filesystem::is_directory(p) ? rules::load_rule_dir(p) : rules::load_rule_file(p);
-    for (rules::Rule& r : rules::expand_bidirectional(rs)) all.push_back(std::move(r));
-  }
+  std::vector<rules::Rule> all = rules::expand_bidirectional(verify::load_rules(paths));
   const std::vector<std::string> only = args.values("rule");
   if (only.empty()) return all;
   std::vector<rules::Rule> kept;

@@ -279,19 +279,9 @@ class Translator {
   }
 
  private:
-  z3::expr numeral(double v) {
-    const std::string f = simplest_fraction(v);
-    if (!f.empty()) return c_.real_val(f.c_str());
-    // Far outside float32's comfortable range: the double's exact binary value.
-    int e = 0;
-    const double m = std::frexp(v, &e);
-    const long long mant = static_cast<long long>(std::ldexp(m, 53));
-    z3::expr r = c_.real_val(static_cast<int64_t>(mant));
-    int k = e - 53;
-    z3::expr two = c_.real_val(k >= 0 ? 2 : 1) / c_.real_val(k >= 0 ? 1 : 2);
-    for (; k != 0; k += k > 0 ? -1 : 1) r = r * two;
-    return r.simplify();
-  }
+  // The constant as Canon reads it (simplest float32-precision fraction, else the exact double),
+  // so the solver and the canonical forms agree on every constant.
+  z3::expr numeral(double v) { return c_.real_val(Canon::rational(v).str().c_str()); }
 
   z3::expr translate(const SymNode& n) {
     auto a = [&] { return (*this)(n.a); };
