@@ -682,6 +682,14 @@ class Search {
       if (a.name == name) return &a;
     return nullptr;
   }
+  // A pointer into a temporary list would dangle.
+  static const Attribute* find_attr(std::vector<Attribute>&&, const std::string&) = delete;
+  // The node's integer attribute `name`, where bound.
+  std::optional<int64_t> int_attr(size_t n, const std::string& name) const {
+    const std::vector<Attribute> attrs = node_attributes(n);
+    const Attribute* a = find_attr(attrs, name);
+    return a ? std::optional<int64_t>(a->i) : std::nullopt;
+  }
 
   // Shape inference of node n on its first `count` inputs (all children when count < 0).
   std::optional<TensorType> infer_prefix(size_t n, int count, std::optional<Tensor>* value, std::string* error) {
@@ -861,8 +869,7 @@ class Search {
     }
     if (op == "LayerNormalization" && i >= 1) {
       if (!x || x->empty()) return {};
-      const Attribute* a = find_attr(node_attributes(n), "axis");
-      int64_t axis = a ? a->i : -1;
+      int64_t axis = int_attr(n, "axis").value_or(-1);
       if (axis < 0) axis += int64_t(x->size());
       if (axis < 0 || axis >= int64_t(x->size())) return {};
       return finish(var, {Shape(x->begin() + axis, x->end())});
@@ -980,9 +987,8 @@ class Search {
     for (size_t j = 0; j < nodes_[n].pat->children.size() && !anchor; ++j)
       if (j != i) anchor = child_shape(n, j);
     if (!anchor) return finish(var, pool(1));
-    const Attribute* a = find_attr(node_attributes(n), "axis");
     const int64_t r = int64_t(anchor->size());
-    int64_t axis = a ? a->i : 0;
+    int64_t axis = int_attr(n, "axis").value_or(0);
     if (axis < 0) axis += r;
     if (axis < 0 || axis >= r) return {};
     std::vector<Shape> out = {*anchor};
@@ -1421,7 +1427,7 @@ class Search {
   }
 
   const rules::Rule& rule_;
-  const InstanceLimits& limits_;
+  const InstanceLimits limits_;  // a copy: callers pass temporaries (the rest of a budget)
   InstanceSearch& out_;
   std::chrono::steady_clock::time_point start_;
   Hints hints_;
