@@ -36,7 +36,4 @@ struct CompiledRules {
 CompiledRules compile_rules(TensorProgram& program, const std::vector<rules::Rule>& rules,
                             const RuleSchedule& schedule = {});
 
-// The guard functions the compiler knows (for documentation and the linter).
-std::vector<std::string> guard_function_names();
-
 }  // namespace eqopt::opt

@@ -10,6 +10,7 @@
 
 #include "ir/op_registry.h"
 #include "optimizer/rule_compiler.h"
+#include "rules/guard.h"
 #include "rules/parser.h"
 #include "support/error.h"
 
@@ -170,7 +171,7 @@ struct Directed {
 class Linter {
  public:
   explicit Linter(const LintOptions& options) : options_(options) {
-    for (const std::string& f : opt::guard_function_names()) functions_.insert(f);
+    for (const std::string& f : rules::guard::function_names()) functions_.insert(f);
   }
 
   void add_file(const std::string& file, const std::function<std::vector<Rule>()>& parse) {
