@@ -36,11 +36,6 @@
 // choice. The solution is decoded as x > 0.5, pruned to the needed classes and checked with
 // acyclic_and_complete; if it is not valid (or worse than the warm start) the warm start is kept.
 #include <cstdlib>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <functional>
 
@@ -57,6 +52,7 @@
 
 #include "extract/detail.h"
 #include "extract/extract.h"
+#include "support/child.h"
 #include "support/error.h"
 
 namespace eqopt::ex {
@@ -136,69 +132,33 @@ struct SolveOutcome {
   std::string crash;              // set when the child died (signal, exit code, short report)
 };
 
-bool write_all(int fd, const void* data, size_t n) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= size_t(w);
-  }
-  return true;
+template <class T>
+void append_bytes(std::string& out, const T* data, size_t n) {
+  out.append(reinterpret_cast<const char*>(data), n * sizeof(T));
 }
 
 // Runs `solve` in a forked child and returns what it filled in; a child that dies is reported in
 // `crash`, never propagated.
 SolveOutcome solve_isolated(const std::function<void(SolveOutcome&)>& solve) {
-  SolveOutcome o;
-  int fds[2];
-  if (::pipe(fds) != 0) {
-    o.crash = "cannot create a pipe";
-    return o;
-  }
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    o.crash = "cannot fork";
-    return o;
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
+  const ChildResult child = run_in_child([&] {
     SolveOutcome c;
     solve(c);
     const int32_t head[7] = {c.threw, c.optimal, c.infeasible, c.seconds_limit, c.abandoned, c.status, c.secondary};
     const uint64_t sizes[2] = {c.best.size(), c.col.size()};
-    const bool ok = write_all(fds[1], head, sizeof head) && write_all(fds[1], &c.bound, sizeof c.bound) &&
-                    write_all(fds[1], sizes, sizeof sizes) &&
-                    write_all(fds[1], c.best.data(), c.best.size() * sizeof(double)) &&
-                    write_all(fds[1], c.col.data(), c.col.size() * sizeof(double));
-    std::fflush(nullptr);
-    ::_exit(ok ? 0 : 3);
-  }
-  ::close(fds[1]);
-  std::string bytes;
-  char buf[65536];
-  for (;;) {
-    const ssize_t r = ::read(fds[0], buf, sizeof buf);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    bytes.append(buf, size_t(r));
-  }
-  ::close(fds[0]);
-  int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFSIGNALED(wstatus)) {
-    o.crash = str_cat("signal ", WTERMSIG(wstatus));
+    std::string out;
+    append_bytes(out, head, 7);
+    append_bytes(out, &c.bound, 1);
+    append_bytes(out, sizes, 2);
+    append_bytes(out, c.best.data(), c.best.size());
+    append_bytes(out, c.col.data(), c.col.size());
+    return out;
+  });
+  SolveOutcome o;
+  if (!child.ok) {
+    o.crash = child.error;
     return o;
   }
-  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
-    o.crash = str_cat("exit code ", WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
-    return o;
-  }
+  const std::string& bytes = child.bytes;
   int32_t head[7];
   uint64_t sizes[2];
   const size_t fixed = sizeof head + sizeof o.bound + sizeof sizes;

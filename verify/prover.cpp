@@ -8,12 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <csignal>
-#include <cerrno>
 #include <set>
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -25,6 +20,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "support/child.h"
 #include "verify/sym_eval.h"
 
 namespace eqopt::verify {
@@ -355,74 +351,38 @@ struct SolverOutcome {
 SolverOutcome solve_isolated(z3::solver& s, Translator& t, const std::vector<std::pair<std::string, int64_t>>& inputs,
                              Clock::time_point deadline) {
   SolverOutcome o;
-  int fds[2];
-  if (::pipe(fds) != 0) {
-    o.reason = "cannot create a pipe for the solver";
-    return o;
-  }
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    o.reason = "cannot start the solver process";
-    return o;
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    std::string out;
-    try {
-      const z3::check_result r = s.check();
-      if (r == z3::unsat) {
-        out = "unsat\n";
-      } else if (r == z3::unknown) {
-        out = "unknown solver gave up (" + s.reason_unknown() + ")\n";
-      } else {
-        out = "sat\n";
-        const z3::model m = s.get_model();
-        for (const auto& [name, idx] : inputs) {
-          const z3::expr v = m.eval(t.var_expr(name, idx), true);
-          out += name + "\t" + std::to_string(idx) + "\t" + v.get_decimal_string(17) + "\n";
+  const ChildResult child = run_in_child(
+      [&] {
+        std::string out;
+        try {
+          const z3::check_result r = s.check();
+          if (r == z3::unsat) {
+            out = "unsat\n";
+          } else if (r == z3::unknown) {
+            out = "unknown solver gave up (" + s.reason_unknown() + ")\n";
+          } else {
+            out = "sat\n";
+            const z3::model m = s.get_model();
+            for (const auto& [name, idx] : inputs) {
+              const z3::expr v = m.eval(t.var_expr(name, idx), true);
+              out += name + "\t" + std::to_string(idx) + "\t" + v.get_decimal_string(17) + "\n";
+            }
+          }
+        } catch (const z3::exception& e) {
+          out = std::string("unknown solver error: ") + e.msg() + "\n";
         }
-      }
-    } catch (const z3::exception& e) {
-      out = std::string("unknown solver error: ") + e.msg() + "\n";
-    }
-    size_t done = 0;
-    while (done < out.size()) {
-      const ssize_t w = ::write(fds[1], out.data() + done, out.size() - done);
-      if (w <= 0) break;
-      done += size_t(w);
-    }
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string bytes;
-  bool killed = false;
-  for (;;) {
-    const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
-    pollfd p{fds[0], POLLIN, 0};
-    const int ready = left > 0 ? ::poll(&p, 1, std::max(1, int(left * 1000))) : 0;
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) {
-      ::kill(pid, SIGKILL);
-      killed = true;
-      break;
-    }
-    char buf[4096];
-    const ssize_t r = ::read(fds[0], buf, sizeof buf);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    bytes.append(buf, size_t(r));
-  }
-  ::close(fds[0]);
-  int wstatus = 0;
-  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
-  }
-  if (killed) {
+        return out;
+      },
+      deadline);
+  if (child.timed_out) {
     o.reason = "time limit reached in the solver";
     return o;
   }
+  if (!child.ok) {
+    o.reason = "the solver process failed (" + child.error + ")";
+    return o;
+  }
+  const std::string& bytes = child.bytes;
   std::istringstream in(bytes);
   std::string line;
   if (!std::getline(in, line) || line.empty()) {
