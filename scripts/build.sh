@@ -12,7 +12,9 @@ case "$kind" in
   *) echo "usage: scripts/build.sh [release|debug|asan]" >&2; exit 2 ;;
 esac
 
-jobs="$(nproc 2>/dev/null || echo 2)"
+# The machine's cores: GNU nproc reports OMP_NUM_THREADS instead when it is set (test.sh sets it
+# to 1 for the tests), so read the count without it.
+jobs="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 2)"
 cmake -S . -B "$dir" "${flags[@]}" >/dev/null
 cmake --build "$dir" -j "$jobs"
 echo "built $dir/bin/eqopt"

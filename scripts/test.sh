@@ -20,7 +20,9 @@ scripts/install-deps.sh
 
 # Oversubscribed threads run many times slower on small machines: one per test, two tests at once.
 export OMP_NUM_THREADS=1
-jobs="$(nproc 2>/dev/null || echo 2)"
+# The machine's cores: GNU nproc reports OMP_NUM_THREADS instead when it is set (test.sh sets it
+# to 1 for the tests), so read the count without it.
+jobs="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 2)"
 for kind in "${kinds[@]}"; do
   dir=build
   [ "$kind" = asan ] && dir=build-asan
