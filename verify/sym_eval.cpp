@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "interp/interpreter.h"
+#include "interp/kernel_util.h"
 #include "ir/expand.h"
 #include "ir/op_registry.h"
 #include "ir/shape_inference.h"
@@ -80,51 +81,23 @@ void OpEval::unsupported(const std::string& why) const {
   throw UnsupportedOp("op " + op + ": " + why + " (" + node_.label() + ")");
 }
 
-std::vector<int64_t> row_strides(const Shape& shape) {
-  std::vector<int64_t> s(shape.size(), 1);
-  for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
-  return s;
-}
-
 std::vector<int64_t> broadcast_index(const Shape& in, const Shape& out) {
   const size_t r = out.size();
-  if (in.size() > r) fail("cannot broadcast ", shape_str(in), " to ", shape_str(out));
-  // Strides of `in` aligned to the right of `out`, 0 on broadcast dims.
-  std::vector<int64_t> st(r, 0);
-  const std::vector<int64_t> in_st = row_strides(in);
-  for (size_t k = 0; k < in.size(); ++k) {
-    const size_t d = r - in.size() + k;
-    if (in[k] != 1 && in[k] != out[d]) fail("cannot broadcast ", shape_str(in), " to ", shape_str(out));
-    st[d] = in[k] == 1 ? 0 : in_st[k];
-  }
-  const int64_t n = shape_numel(out);
-  std::vector<int64_t> map(size_t(n), 0);
-  std::vector<int64_t> idx(r, 0);
-  int64_t off = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    map[size_t(i)] = off;
-    for (size_t d = r; d-- > 0;) {  // odometer step, keeping the offset in step
-      off += st[d];
-      if (++idx[d] < out[d]) break;
-      off -= st[d] * out[d];
-      idx[d] = 0;
-    }
-  }
+  bool fits = in.size() <= r;
+  for (size_t k = 0; fits && k < in.size(); ++k) fits = in[k] == 1 || in[k] == out[r - in.size() + k];
+  if (!fits) fail("cannot broadcast ", shape_str(in), " to ", shape_str(out));
+  std::vector<int64_t> map(size_t(shape_numel(out)), 0);
+  const std::vector<int64_t> strides[1] = {broadcast_strides(in, out)};
+  for_each_broadcast(out, strides, [&](int64_t i, const int64_t* off) { map[size_t(i)] = off[0]; });
   return map;
 }
 
 Shape broadcast_shape(const std::vector<Shape>& shapes, const std::string& where) {
-  size_t r = 0;
-  for (const Shape& s : shapes) r = std::max(r, s.size());
-  Shape out(r, 1);
-  for (const Shape& s : shapes)
-    for (size_t k = 0; k < s.size(); ++k) {
-      int64_t& o = out[r - s.size() + k];
-      if (s[k] == 1) continue;
-      if (o != 1 && o != s[k]) fail(where, ": shapes do not broadcast");
-      o = s[k];
-    }
-  return out;
+  try {
+    return broadcast_shapes(shapes);
+  } catch (const Error& e) {
+    fail(where, ": ", e.what());
+  }
 }
 
 int64_t normalize_axis(const OpEval& e, int64_t axis, int64_t rank) {

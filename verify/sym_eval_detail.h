@@ -78,7 +78,7 @@ void register_sym_nn(SymOpTable& t);           // sym_eval_nn.cpp: MatMul, Gemm,
 
 // ---- index helpers ----
 
-std::vector<int64_t> row_strides(const Shape& shape);
+// Row-major strides are interp/kernel_util.h's strides_of; these build on its broadcasting too.
 // Flat index into `in` of every flat index of `out`, numpy-broadcasting `in` to `out`.
 std::vector<int64_t> broadcast_index(const Shape& in, const Shape& out);
 // Multidirectional broadcast of shapes; throws Error (naming `where`) when incompatible.

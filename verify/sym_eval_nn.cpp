@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "ir/ops/nn_geometry.h"
+#include "interp/kernel_util.h"
 #include "verify/sym_eval_detail.h"
 
 namespace eqopt::verify::detail {
@@ -126,7 +127,7 @@ void op_conv(OpEval& e) {
   Shape out = {N, M};
   out.insert(out.end(), out_sp.begin(), out_sp.end());
   const auto taps = coords_of(win.kernel), positions = coords_of(out_sp);
-  const std::vector<int64_t> in_st = row_strides(in);
+  const std::vector<int64_t> in_st = strides_of(in);
   const int64_t in_size = shape_numel(in), ntaps = int64_t(taps.size());
   // For each position, the input offset each tap meets (-1 in the padding).
   std::vector<std::vector<int64_t>> meets(positions.size(), std::vector<int64_t>(taps.size(), -1));
@@ -177,7 +178,7 @@ void op_conv_transpose(OpEval& e) {
   Shape out = {N, M};
   out.insert(out.end(), out_sp.begin(), out_sp.end());
   const auto taps = coords_of(win.kernel), positions = coords_of(in);
-  const std::vector<int64_t> out_st = row_strides(out_sp);
+  const std::vector<int64_t> out_st = strides_of(out_sp);
   const int64_t in_size = shape_numel(in), out_size = shape_numel(out_sp), ntaps = int64_t(taps.size());
   std::vector<std::vector<int64_t>> lands(positions.size(), std::vector<int64_t>(taps.size(), -1));
   for (size_t p = 0; p < positions.size(); ++p)
@@ -225,7 +226,7 @@ struct PoolWindows {
 PoolWindows pool_windows(const nn::Window& w, const Shape& in, const Shape& out) {
   PoolWindows pw;
   const auto positions = coords_of(out), taps = coords_of(w.kernel);
-  const std::vector<int64_t> st = row_strides(in);
+  const std::vector<int64_t> st = strides_of(in);
   for (const auto& p : positions) {
     std::vector<int64_t> inside;
     int64_t padded = 0;
@@ -499,7 +500,7 @@ void op_reduce(OpEval& e) {
     if (reduced[d]) kept[d] = 1;
     if (!reduced[d] || keepdims) out.push_back(kept[d]);
   }
-  std::vector<int64_t> st = row_strides(kept);
+  std::vector<int64_t> st = strides_of(kept);
   for (size_t d = 0; d < size_t(r); ++d)
     if (reduced[d]) st[d] = 0;
   std::vector<std::vector<SymId>> groups(size_t(shape_numel(kept)));

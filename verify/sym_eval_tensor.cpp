@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "interp/kernel_util.h"
 #include "verify/sym_eval_detail.h"
 
 namespace eqopt::verify::detail {
@@ -57,7 +58,7 @@ void op_transpose(OpEval& e) {
     for (int64_t i = r - 1; i >= 0; --i) perm.push_back(i);
   if (int64_t(perm.size()) != r) e.fail("perm has ", perm.size(), " entries for rank ", r);
   Shape out(static_cast<size_t>(r));
-  const std::vector<int64_t> st = row_strides(x.shape);
+  const std::vector<int64_t> st = strides_of(x.shape);
   std::vector<int64_t> pst(static_cast<size_t>(r));
   for (size_t i = 0; i < size_t(r); ++i) {
     const int64_t p = normalize_axis(e, perm[i], r);
@@ -143,7 +144,7 @@ void op_slice(OpEval& e) {
     first[a] = s;
     step[a] = st;
   }
-  const std::vector<int64_t> xs = row_strides(x.shape);
+  const std::vector<int64_t> xs = strides_of(x.shape);
   SymTensor y{x.dtype, out, {}};
   for_each_coord(out, [&](const std::vector<int64_t>& c) {
     int64_t off = 0;
@@ -189,7 +190,7 @@ void op_pad(OpEval& e) {
     if (out[d] < 0) e.fail("pads remove more than axis ", d, " holds");
     if (mode != "constant" && x.shape[d] == 0 && out[d] > 0) e.fail("cannot pad an empty axis in mode ", mode);
   }
-  const std::vector<int64_t> xs = row_strides(x.shape);
+  const std::vector<int64_t> xs = strides_of(x.shape);
   SymTensor y{x.dtype, out, {}};
   for_each_coord(out, [&](const std::vector<int64_t>& c) {
     int64_t off = 0;
@@ -272,7 +273,7 @@ void op_tile(OpEval& e) {
   if (reps.size() != x.shape.size()) e.fail("repeats has ", reps.size(), " entries for rank ", x.shape.size());
   Shape out = x.shape;
   for (size_t d = 0; d < out.size(); ++d) out[d] *= reps[d];
-  const std::vector<int64_t> xs = row_strides(x.shape);
+  const std::vector<int64_t> xs = strides_of(x.shape);
   SymTensor y{x.dtype, out, {}};
   for_each_coord(out, [&](const std::vector<int64_t>& c) {
     int64_t off = 0;
