@@ -150,6 +150,15 @@ struct Kernel {
   std::vector<Tag> layouts = {Tag::undef};
 };
 
+// A kernel with its name and flags set; the kernel functions below fill in the rest.
+Kernel named_kernel(const std::string& name, bool quick, bool tiny = false) {
+  Kernel k;
+  k.spec.name = name;
+  k.spec.tiny = tiny;
+  k.spec.quick = quick;
+  return k;
+}
+
 // ------------------------------------------------------------------ the kernels
 
 struct ConvShape {
@@ -164,9 +173,7 @@ struct ConvShape {
 // (format any; channels-last or blocked on AVX-512 machines): a lowering keeps activations in that
 // layout between convolutions and reorders the weights once, ahead of time.
 Kernel conv(const std::string& name, ConvShape s, bool quick = false) {
-  Kernel k;
-  k.spec.name = name;
-  k.spec.quick = quick;
+  Kernel k = named_kernel(name, quick);
   const Shape x{s.n, s.c, s.h, s.w}, wt{s.oc, s.c / s.groups, s.k, s.k}, y{s.n, s.oc, s.oh(), s.ow()};
   std::vector<Attribute> attrs = {Attribute::make_ints("kernel_shape", {s.k, s.k}),
                                   Attribute::make_ints("strides", {s.stride, s.stride}),
@@ -200,9 +207,7 @@ Kernel conv(const std::string& name, ConvShape s, bool quick = false) {
 
 // MatMul of [batch.., M, K] by [batch.., K, N] (or a constant [K, N], whose layout oneDNN picks).
 Kernel matmul(const std::string& name, const Shape& a, const Shape& b, bool b_const, bool quick = false) {
-  Kernel k;
-  k.spec.name = name;
-  k.spec.quick = quick;
+  Kernel k = named_kernel(name, quick);
   Shape y = a;
   y.back() = b.back();
   k.spec.node = make_node("MatMul", 2);
@@ -219,10 +224,7 @@ Kernel matmul(const std::string& name, const Shape& a, const Shape& b, bool b_co
 // An activation: one oneDNN eltwise primitive. Clip's bounds are scalar inputs in ONNX.
 Kernel eltwise(const std::string& name, const std::string& op, dnnl::algorithm alg, const Shape& shape, float alpha = 0,
                float beta = 0, bool tiny = false, bool quick = false) {
-  Kernel k;
-  k.spec.name = name;
-  k.spec.tiny = tiny;
-  k.spec.quick = quick;
+  Kernel k = named_kernel(name, quick, tiny);
   k.spec.node = make_node(op, op == "Clip" ? 3 : 1);
   k.spec.inputs = {act(shape)};
   if (op == "Clip") k.spec.inputs.insert(k.spec.inputs.end(), {weight({}), weight({})});
@@ -239,10 +241,7 @@ Kernel eltwise(const std::string& name, const std::string& op, dnnl::algorithm a
 // the second is padded with leading ones).
 Kernel binary(const std::string& name, const std::string& op, dnnl::algorithm alg, const Shape& a, const Shape& b,
               bool b_const, bool tiny = false, bool quick = false) {
-  Kernel k;
-  k.spec.name = name;
-  k.spec.tiny = tiny;
-  k.spec.quick = quick;
+  Kernel k = named_kernel(name, quick, tiny);
   k.spec.node = make_node(op, 2);
   k.spec.inputs = {act(a), b_const ? weight(b) : act(b)};
   k.spec.outputs = {f32(a)};
@@ -261,9 +260,7 @@ Kernel binary(const std::string& name, const std::string& op, dnnl::algorithm al
 // MaxPool k x k, stride s, padding p; or, with k = 0, GlobalAveragePool (an average over the whole
 // spatial extent).
 Kernel pool(const std::string& name, const Shape& x, int64_t kk, int64_t s, int64_t p, bool quick = false) {
-  Kernel k;
-  k.spec.name = name;
-  k.spec.quick = quick;
+  Kernel k = named_kernel(name, quick);
   const bool global = kk == 0;
   const int64_t kh = global ? x[2] : kk, kw = global ? x[3] : kk, st = global ? 1 : s, pd = global ? 0 : p;
   const Shape y{x[0], x[1], (x[2] + 2 * pd - kh) / st + 1, (x[3] + 2 * pd - kw) / st + 1};
@@ -287,10 +284,7 @@ Kernel pool(const std::string& name, const Shape& x, int64_t kk, int64_t s, int6
 
 // Softmax over the last axis.
 Kernel softmax(const std::string& name, const Shape& x, bool tiny = false, bool quick = false) {
-  Kernel k;
-  k.spec.name = name;
-  k.spec.tiny = tiny;
-  k.spec.quick = quick;
+  Kernel k = named_kernel(name, quick, tiny);
   k.spec.node = make_node("Softmax", 1, {Attribute::make_int("axis", -1)});
   k.spec.inputs = {act(x)};
   k.spec.outputs = {f32(x)};
@@ -305,9 +299,7 @@ Kernel softmax(const std::string& name, const Shape& x, bool tiny = false, bool 
 
 // LayerNormalization over the last axis, with scale and bias.
 Kernel layer_norm(const std::string& name, const Shape& x, bool quick = false) {
-  Kernel k;
-  k.spec.name = name;
-  k.spec.quick = quick;
+  Kernel k = named_kernel(name, quick);
   k.spec.node = make_node("LayerNormalization", 3, {Attribute::make_int("axis", -1)});
   k.spec.inputs = {act(x), weight({x.back()}), weight({x.back()})};
   k.spec.outputs = {f32(x)};
@@ -323,9 +315,7 @@ Kernel layer_norm(const std::string& name, const Shape& x, bool quick = false) {
 
 // BatchNormalization in inference (stored statistics), NCHW.
 Kernel batch_norm(const std::string& name, const Shape& x, bool quick = false) {
-  Kernel k;
-  k.spec.name = name;
-  k.spec.quick = quick;
+  Kernel k = named_kernel(name, quick);
   k.spec.node = make_node("BatchNormalization", 5);
   for (int i = 0; i < 5; ++i) k.spec.inputs.push_back(i == 0 ? act(x) : weight({x[1]}));
   k.spec.outputs = {f32(x)};
@@ -343,10 +333,7 @@ Kernel batch_norm(const std::string& name, const Shape& x, bool quick = false) {
 
 // Transpose NCHW -> NHWC: a oneDNN reorder between the two layouts of the same logical tensor.
 Kernel transpose(const std::string& name, const Shape& x, bool tiny = false, bool quick = false) {
-  Kernel k;
-  k.spec.name = name;
-  k.spec.tiny = tiny;
-  k.spec.quick = quick;
+  Kernel k = named_kernel(name, quick, tiny);
   k.spec.node = make_node("Transpose", 1, {Attribute::make_ints("perm", {0, 2, 3, 1})});
   k.spec.inputs = {act(x)};
   k.spec.outputs = {f32({x[0], x[2], x[3], x[1]})};
@@ -360,9 +347,7 @@ Kernel transpose(const std::string& name, const Shape& x, bool tiny = false, boo
 
 // Concat of equally shaped NCHW tensors along the channels.
 Kernel concat(const std::string& name, const Shape& part, int parts, bool quick = false) {
-  Kernel k;
-  k.spec.name = name;
-  k.spec.quick = quick;
+  Kernel k = named_kernel(name, quick);
   k.spec.node = make_node("Concat", size_t(parts), {Attribute::make_int("axis", 1)});
   for (int i = 0; i < parts; ++i) k.spec.inputs.push_back(act(part));
   Shape y = part;
@@ -381,9 +366,7 @@ Kernel concat(const std::string& name, const Shape& part, int parts, bool quick 
 
 // ReduceMean over the given axes, keeping them (written at opset 17, where axes is an attribute).
 Kernel reduce_mean(const std::string& name, const Shape& x, const std::vector<int64_t>& axes, bool quick = false) {
-  Kernel k;
-  k.spec.name = name;
-  k.spec.quick = quick;
+  Kernel k = named_kernel(name, quick);
   k.spec.opset = 17;
   k.spec.node = make_node("ReduceMean", 1, {Attribute::make_ints("axes", axes), Attribute::make_int("keepdims", 1)});
   Shape y = x;
