@@ -26,6 +26,7 @@ best of them after local search, and the exact integer program (CBC) with its st
                       exact: always the ILP; greedy: heuristics only
   --time-limit S      ILP time limit in seconds (default 10; CBC may overrun it in its root node)
   --exact-max-nodes N auto runs the ILP only up to N nodes reachable from the roots (default 20000)
+  --log N             N > 0: one line per sub-problem of the exact extraction on stderr; N > 1: CBC's log
   --json              print the report as JSON
   -o, --output FILE   write the choice as {"choices": {"<eclass>": "<node id>"}, "cost": X}
                       (needed classes only; written atomically)
@@ -37,7 +38,7 @@ nlohmann::ordered_json number(double v) { return std::isfinite(v) ? nlohmann::or
 }  // namespace
 
 int cmd_extract(const std::vector<std::string>& argv) {
-  Args args("extract", argv, {{"help"}, {"mode", true}, {"time-limit", true}, {"exact-max-nodes", true}, {"json"}, {"output", true}});
+  Args args("extract", argv, {{"help"}, {"mode", true}, {"time-limit", true}, {"exact-max-nodes", true}, {"json"}, {"output", true}, {"log", true}});
   if (args.flag("help")) {
     std::cout << kHelp;
     return 0;
@@ -47,6 +48,7 @@ int cmd_extract(const std::vector<std::string>& argv) {
   options.mode = ex::parse_mode(args.value("mode").value_or("auto"));
   options.time_limit_s = args.number("time-limit", options.time_limit_s);
   options.exact_max_nodes = size_t(args.integer("exact-max-nodes", int64_t(options.exact_max_nodes)));
+  options.log_level = int(args.integer("log", 0));
   const std::string path = args.positional()[0];
   const eg::SerializedEGraph s = eg::serialized_from_json(read_file(path));
   const ex::Problem p = ex::from_serialized(s);
@@ -72,13 +74,18 @@ int cmd_extract(const std::vector<std::string>& argv) {
     j["tree_greedy"] = {{"dag_cost", number(r.greedy_tree_cost)}, {"tree_cost", number(r.greedy_tree_tree_cost)}};
     j["dag_greedy"] = r.greedy_dag_cost ? nlohmann::ordered_json{{"dag_cost", number(*r.greedy_dag_cost)}} : nlohmann::ordered_json();
     j["heuristic_cost"] = number(r.heuristic_cost);
-    if (r.ilp) {
-      j["ilp"] = {{"feasible", r.ilp->feasible}, {"cost", r.ilp->feasible ? number(r.ilp->cost) : nlohmann::ordered_json()},
-                  {"optimal", r.ilp->optimal}, {"bound", number(r.ilp->bound)}, {"status", r.ilp->status},
-                  {"seconds", r.ilp->seconds}, {"rows", r.ilp->rows}, {"cols", r.ilp->cols}};
+    if (r.exact) {
+      const ex::ExactResult& e = *r.exact;
+      j["exact"] = {{"feasible", e.feasible}, {"cost", e.feasible ? number(e.cost) : nlohmann::ordered_json()},
+                    {"optimal", e.optimal}, {"bound", number(e.bound)}, {"status", e.status}, {"seconds", e.seconds},
+                    {"nodes", e.nodes}, {"kept_nodes", e.kept_nodes}, {"subproblems", e.subproblems},
+                    {"nontrivial_subproblems", e.nontrivial}, {"enumerated", e.enumerated},
+                    {"ilp_subproblems", e.ilp_subproblems}, {"ilp_optimal", e.ilp_optimal},
+                    {"largest_subproblem_nodes", e.largest_subproblem}, {"largest_ilp_columns", e.largest_ilp}};
     } else {
-      j["ilp"] = nullptr;
+      j["exact"] = nullptr;
     }
+    j["bound"] = number(r.bound);
     j["ilp_status"] = r.ilp_status;
     j["method"] = r.method;
     j["cost"] = number(r.cost);
@@ -97,13 +104,16 @@ int cmd_extract(const std::vector<std::string>& argv) {
   else
     std::cout << "dag-greedy:   gave up (too many classes, or its choice was cyclic)\n";
   std::cout << "heuristic:    " << r.heuristic_cost << " (best greedy + local search)\n";
-  if (r.ilp) {
-    std::cout << "ilp:          ";
-    if (r.ilp->feasible) std::cout << r.ilp->cost << ", ";
-    std::cout << r.ilp->status << (r.ilp->optimal ? "" : ", not proven optimal") << ", bound " << r.ilp->bound << ", "
-              << r.ilp->seconds << " s (" << r.ilp->rows << " rows, " << r.ilp->cols << " columns)\n";
+  if (r.exact) {
+    const ex::ExactResult& e = *r.exact;
+    std::cout << "exact:        ";
+    if (e.feasible) std::cout << e.cost << ", ";
+    std::cout << e.status << ", bound " << e.bound << ", " << e.seconds << " s; " << e.nodes << " nodes, " << e.kept_nodes
+              << " after reduction, " << e.subproblems << " sub-problems (" << e.nontrivial << " with a choice, "
+              << e.enumerated << " enumerated, " << e.ilp_subproblems << " integer programs, " << e.ilp_optimal
+              << " proved; largest " << e.largest_subproblem << " nodes)\n";
   } else {
-    std::cout << "ilp:          " << r.ilp_status << "\n";
+    std::cout << "exact:        " << r.ilp_status << "\n";
   }
   std::cout << "chosen:       " << r.cost << " by " << r.method << (r.optimal ? ", optimal" : "") << "; gain over tree-greedy "
             << gain << "%\n";

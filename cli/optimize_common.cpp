@@ -15,16 +15,21 @@ const char* const kOptimizeOptionsHelp = R"(  --target NAME             optimize
                             Extraction minimises that target's estimated time and may choose
                             the fused ops it runs as one kernel.
   --target-file FILE        optimize for a target described in FILE (docs/targets.md)
-  --extractor MODE          auto (default): exact integer program (CBC) when the e-graph is small
-                            enough, warm-started by the greedy result, within the time limit;
-                            exact: always try the integer program; greedy: DAG-aware greedy with
-                            local search only
-  --extract-time-limit S    time limit of the integer program in seconds (default 5)
+  --extractor MODE          auto (default): exact extraction (the e-graph cut into independent
+                            sub-problems, each solved exactly, the hard ones by CBC), warm-started
+                            by the greedy result, within the time limit, when the e-graph is not
+                            too large; exact: always try it; greedy: DAG-aware greedy with local
+                            search only
+  --time-budget S           the whole run, from reading the rules to writing the result, aims to
+                            finish within S seconds (default 2): saturation stops in time to leave
+                            extraction and export their share, and exact extraction gets the rest
+  --extract-time-limit S    time limit of exact extraction in seconds (default 5, capped by the
+                            budget)
   --rules DIR               rule files to use (default: the ruledb/ folder eqopt was built from)
   --no-rules                import and extract only
   --max-iterations N        saturation iteration limit (default 20)
   --max-nodes N             saturation e-node limit (default 100000)
-  --time-limit S            saturation time limit in seconds (default 1.5)
+  --time-limit S            saturation time limit in seconds (default 1.2, capped by the budget)
   --multi-iterations N      multi-pattern rules run in the first N iterations only (default 2)
   --multi-nodes N           e-nodes the multi-pattern rules may add in total (default 20000)
   --ac-match-limit N        per-iteration match budget of rules tagged [ac] before the backoff
@@ -39,7 +44,8 @@ std::vector<OptionSpec> optimize_option_specs() {
   return {{"input-shape", true, true}, {"rules", true},        {"no-rules"},          {"max-iterations", true},
           {"max-nodes", true},         {"time-limit", true},   {"multi-iterations", true}, {"multi-nodes", true},
           {"ac-match-limit", true},    {"own-ops"},            {"no-own-ops"},        {"target", true},
-          {"target-file", true},       {"extractor", true},    {"extract-time-limit", true}};
+          {"target-file", true},       {"extractor", true},    {"extract-time-limit", true},
+          {"time-budget", true}};
 }
 
 OptimizeSetup optimize_setup(const Args& args, const std::string& default_target) {
@@ -53,6 +59,8 @@ OptimizeSetup optimize_setup(const Args& args, const std::string& default_target
   o.schedule.multi_iterations = size_t(args.integer("multi-iterations", int64_t(o.schedule.multi_iterations)));
   o.schedule.ac_match_limit = size_t(args.integer("ac-match-limit", int64_t(o.schedule.ac_match_limit)));
   o.extract_time_limit_s = args.number("extract-time-limit", o.extract_time_limit_s);
+  o.time_budget_s = args.number("time-budget", o.time_budget_s);
+  if (!(o.time_budget_s > 0)) fail("--time-budget must be greater than 0");
   if (!(o.extract_time_limit_s > 0)) fail("--extract-time-limit must be greater than 0");
   const std::string mode = args.value("extractor").value_or("auto");
   if (mode == "auto") o.extract_mode = ex::Mode::Auto;
@@ -112,8 +120,17 @@ std::string report_text(const ReportInput& in) {
   const opt::TargetExtraction& e = r.extraction;
   o << "extraction: " << e.method << (e.optimal ? " (optimal)" : "") << "; greedy tree-cost "
     << fixed(e.tree_greedy_cost * 1e3) << " ms, heuristic " << fixed(e.heuristic_cost * 1e3) << " ms";
-  if (!e.ilp_status.empty()) o << ", integer program " << e.ilp_status << " in " << fixed(e.ilp_ms, 0) << " ms";
   o << "\n";
+  if (!e.ilp_status.empty()) {
+    o << "exact extraction: " << e.ilp_status;
+    if (e.subproblems)
+      o << "; " << e.exact_nodes << " e-nodes, " << e.kept_nodes << " after reduction, " << e.subproblems
+        << " sub-problems (" << e.ilp_subproblems << " by integer program)";
+    o << ", " << fixed(e.ilp_ms, 0) << " ms";
+    if (!e.optimal && e.bound > 0 && e.cost > 0)
+      o << "; best bound " << fixed(e.bound * 1e3) << " ms, gap " << fixed(100 * (e.cost - e.bound) / e.cost, 2) << "%";
+    o << "\n";
+  }
   o << "estimated time per op class (ms):\n";
   o << "  " << pad("class", 16) << pad("before", 12) << "after\n";
   std::set<std::string> classes;
@@ -185,8 +202,16 @@ nlohmann::ordered_json report_json(const ReportInput& in) {
                      {"cost_ms", e.cost * 1e3},
                      {"greedy_tree_cost_ms", e.tree_greedy_cost * 1e3},
                      {"heuristic_cost_ms", e.heuristic_cost * 1e3},
-                     {"ilp_status", e.ilp_status},
-                     {"ilp_ms", e.ilp_ms}};
+                     {"bound_ms", e.bound * 1e3},
+                     {"gap_percent", e.optimal ? nlohmann::ordered_json(0.0)
+                                     : e.subproblems && e.cost > 0 ? nlohmann::ordered_json(100 * (e.cost - e.bound) / e.cost)
+                                                                   : nlohmann::ordered_json()},
+                     {"exact_status", e.ilp_status},
+                     {"exact_ms", e.ilp_ms},
+                     {"exact_enodes", e.exact_nodes},
+                     {"exact_kept_enodes", e.kept_nodes},
+                     {"subproblems", e.subproblems},
+                     {"ilp_subproblems", e.ilp_subproblems}};
   j["opset"] = {{"before", r.exported.opset_before}, {"after", r.exported.opset_after}};
   j["expanded_ops"] = r.exported.expanded;
   j["time_ms"] = {{"load", in.load_ms},      {"import", r.import_ms}, {"saturate", r.saturate_ms},

@@ -559,27 +559,30 @@ Result extract(const Problem& p, const Options& options) {
     r.ilp_status = "not run (greedy mode)";
   }
   if (run_ilp) {
-    IlpOptions io;
-    io.time_limit_s = options.time_limit_s;
-    io.warm_start = &r.choice;
-    io.log_level = options.log_level;
-    IlpResult ilp = extract_ilp(p, io);
-    r.ilp_seconds = ilp.seconds;
-    r.ilp_status = ilp.status;
-    if (ilp.feasible && ilp.cost < r.cost) {
-      r.choice = ilp.choice;
-      r.cost = ilp.cost;
-      r.method = "ilp";
-      r.optimal = ilp.optimal;
-    } else if (ilp.feasible) {
-      // The heuristic is as good as what the ILP found; if that was proven optimal, so is this.
-      r.optimal = ilp.optimal && r.cost <= ilp.cost * (1 + 1e-9);
-      if (r.optimal) r.method += " (proven optimal by ilp)";
+    ExactOptions eo;
+    eo.time_limit_s = options.time_limit_s;
+    eo.warm_start = &r.choice;
+    eo.log_level = options.log_level;
+    ExactResult exact = extract_exact(p, eo);
+    r.ilp_seconds = exact.seconds;
+    r.ilp_status = exact.status;
+    if (exact.feasible && exact.cost < r.cost * (1 - 1e-12)) {
+      r.choice = exact.choice;
+      r.cost = exact.cost;
+      r.method = exact.optimal ? "exact" : "exact (best found)";
+      r.optimal = exact.optimal;
+    } else if (exact.feasible) {
+      // The heuristic is as good as what the exact extraction found; if that was proven optimal,
+      // so is this.
+      r.optimal = exact.optimal && r.cost <= exact.cost * (1 + 1e-9);
+      if (r.optimal) r.method += " (proved optimal)";
     } else if (options.mode == Mode::Exact) {
-      r.method += str_cat(" (ilp found no solution: ", ilp.status, ")");
+      r.method += str_cat(" (exact extraction found no solution: ", exact.status, ")");
     }
-    r.ilp = std::move(ilp);
+    if (exact.feasible) r.bound = std::min(r.cost, exact.bound);
+    r.exact = std::move(exact);
   }
+  if (r.optimal) r.bound = r.cost;
   // Only the classes the program needs keep a choice.
   Choice pruned(p.num_classes(), -1);
   for (uint32_t cls : needed_classes(p, r.choice)) pruned[cls] = r.choice[cls];

@@ -11,8 +11,10 @@
 //   greedy_dag    extraction-gym's "faster greedy DAG" (cost sets as bitsets over classes)
 //   local_search  single-class switches judged by the exact DAG cost, while the cost falls
 //   extract_ilp   the exact 0-1 integer program (after TENSAT and extraction-gym), solved by CBC
+//   extract_exact the problem reduced and cut into independent sub-problems, each solved exactly
+//                 (by inspection, enumeration or extract_ilp) and stitched: exact at model scale
 //   brute_force   every combination (for tests)
-// `extract` combines them (heuristics, then the ILP warm-started with the best heuristic choice).
+// `extract` combines them (heuristics, then extract_exact warm-started with the best heuristic choice).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -88,6 +90,8 @@ struct IlpOptions {
   const Choice* warm_start = nullptr;  // ignored (and said so in status) unless acyclic_and_complete
   int log_level = 0;                   // > 0: CBC's log on stdout
   bool reduce = true;                  // drop dominated nodes before building the program
+  bool isolate = true;                 // run CBC in a forked child (false: in this process, for
+                                       // callers that are already in one)
 };
 struct IlpResult {
   Choice choice;          // -1 outside the classes the program needs
@@ -103,6 +107,37 @@ struct IlpResult {
 // for infeasible problems or solver trouble: feasible=false and status says why.
 IlpResult extract_ilp(const Problem& p, const IlpOptions& options);
 
+// Exact extraction at model scale (decompose.cpp, README.md): the problem is reduced (dominated
+// nodes, free leaves), mandatory classes outside cycles become roots of their own, and the class
+// graph is cut at classes that dominate everything below them into independent sub-problems,
+// solved bottom-up by inspection, enumeration or the integer program, and stitched together.
+struct ExactOptions {
+  double time_limit_s = 1;             // for the whole; sub-problems share what is left
+  const Choice* warm_start = nullptr;  // a valid choice (e.g. the heuristic's): each sub-problem starts
+                                       // from its restriction; ignored where it is not valid
+  uint64_t enumerate_max = 4096;       // sub-problems with at most this many combinations are enumerated
+  int log_level = 0;
+  bool isolate = true;                 // run in a forked child (CBC may abort or overrun its limit)
+};
+struct ExactResult {
+  Choice choice;          // -1 outside the classes the program needs
+  double cost = 0;        // DAG cost of `choice`
+  double bound = 0;       // lower bound on the optimum (cost when optimal)
+  bool optimal = false;   // every sub-problem proved optimal
+  bool feasible = false;  // `choice` is a valid extraction
+  size_t subproblems = 0;         // regions of the decomposition
+  size_t nontrivial = 0;          // ... with a choice to make
+  size_t enumerated = 0;          // ... solved by enumeration
+  size_t ilp_subproblems = 0;     // ... given to the integer program
+  size_t ilp_optimal = 0;         // ... and proved optimal there
+  size_t largest_subproblem = 0;  // nodes of the largest region
+  size_t largest_ilp = 0;         // columns of the largest integer program
+  size_t nodes = 0, kept_nodes = 0;  // nodes of the classes reachable from the roots, and kept by the reduction
+  double seconds = 0;
+  std::string status;     // "optimal", "not proved (gap G)", "solver stopped (...)", "infeasible: ..."
+};
+ExactResult extract_exact(const Problem& p, const ExactOptions& options);
+
 // The cheapest valid choice by enumerating every combination of extractable nodes over the classes
 // reachable from the roots; nullopt when no valid choice exists. Throws when there are more than
 // `max_combinations` combinations. For tests.
@@ -115,9 +150,9 @@ const char* mode_name(Mode m);
 
 struct Options {
   Mode mode = Mode::Auto;
-  double time_limit_s = 10;                      // for the ILP
+  double time_limit_s = 10;                      // for the exact extraction
   size_t local_search_budget = size_t(1) << 25;
-  size_t exact_max_nodes = 20000;                // Auto runs the ILP only up to this many nodes
+  size_t exact_max_nodes = 200000;               // Auto runs the exact extraction only up to this many nodes
                                                  // in the classes reachable from the roots
   int log_level = 0;
   // Further valid choices the heuristic starts from too (e.g. the program as it was imported, so
@@ -128,21 +163,22 @@ struct Result {
   Choice choice;            // -1 outside the classes the program needs
   double cost = 0;          // DAG cost of `choice`
   std::string method;       // e.g. "dag-greedy + local search", "ilp"
-  bool optimal = false;     // proven optimal (by the ILP)
+  bool optimal = false;     // proven optimal (by the exact extraction)
   double greedy_tree_cost = 0;       // DAG cost of greedy_tree's choice
   double greedy_tree_tree_cost = 0;  // ... and its cost as a tree
   std::optional<double> greedy_dag_cost;  // nullopt when greedy_dag gave up
   double heuristic_cost = 0;         // best heuristic after local search
   double seconds = 0;
-  double ilp_seconds = 0;
-  std::string ilp_status;            // the ILP's status, or why it was not run
-  std::optional<IlpResult> ilp;      // when it ran
+  double ilp_seconds = 0;            // time of the exact extraction
+  std::string ilp_status;            // the exact extraction's status, or why it was not run
+  double bound = 0;                  // lower bound on the optimum (the cost when optimal; 0 when unknown)
+  std::optional<ExactResult> exact;  // when the exact extraction ran
 };
 // Auto: heuristics (best of greedy_tree and greedy_dag by DAG cost, then local_search), then, when
-// the needed part has at most exact_max_nodes nodes, the ILP warm-started with the heuristic; its
-// choice is taken when feasible and cheaper. Greedy: heuristics only. Exact: always the ILP; when
-// it finds nothing the heuristic is returned and `method`/`ilp_status` say so. Throws when the
-// problem has no valid choice (a root class has no acyclic program).
+// the needed part has at most exact_max_nodes nodes, extract_exact warm-started with the heuristic;
+// its choice is taken when cheaper, and its bound reported. Greedy: heuristics only. Exact: always
+// extract_exact; when it finds nothing the heuristic is returned and `method`/`ilp_status` say so.
+// Throws when the problem has no valid choice (a root class has no acyclic program).
 Result extract(const Problem& p, const Options& options);
 
 }  // namespace eqopt::ex

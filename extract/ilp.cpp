@@ -64,8 +64,10 @@ constexpr double kSolverInf = std::numeric_limits<double>::max();  // COIN_DBL_M
 constexpr size_t kDominanceMaxClassSize = 256;  // pairwise dominance checks only in smaller classes
 constexpr double kScaledMaxCost = 1000;
 
+}  // namespace
+
 // Strongly connected components of a graph given as adjacency lists (iterative Tarjan).
-std::vector<uint32_t> strongly_connected(const std::vector<std::vector<uint32_t>>& adj, uint32_t& count) {
+std::vector<uint32_t> detail::strongly_connected(const std::vector<std::vector<uint32_t>>& adj, uint32_t& count) {
   const size_t n = adj.size();
   constexpr uint32_t kUnvisited = UINT32_MAX;
   std::vector<uint32_t> index(n, kUnvisited), low(n, 0), comp(n, kUnvisited), stack;
@@ -106,6 +108,57 @@ std::vector<uint32_t> strongly_connected(const std::vector<std::vector<uint32_t>
   }
   return comp;
 }
+
+std::vector<char> detail::kept_nodes(const Problem& p, const Choice& buildable, bool drop_dominated,
+                                     std::vector<int32_t>& dominator) {
+  const size_t C = p.num_classes(), N = p.num_nodes();
+  std::vector<char> keep(N, 0);
+  for (uint32_t n = 0; n < N; ++n) {
+    if (!p.extractable(n)) continue;
+    const auto& kids = p.node_children[n];
+    keep[n] = std::all_of(kids.begin(), kids.end(), [&](uint32_t k) { return buildable[k] >= 0; });
+  }
+  dominator.assign(N, -1);
+  if (!drop_dominated) return keep;
+  // A class with a kept node of cost 0 and no children costs nothing and closes no cycle whichever
+  // parent uses it, so it is left out of the child sets compared below.
+  std::vector<char> free_class(C, 0);
+  for (uint32_t n = 0; n < N; ++n)
+    if (keep[n] && p.node_children[n].empty() && p.node_cost[n] == 0) free_class[p.node_class[n]] = 1;
+  std::vector<std::vector<uint32_t>> kid_set(N);
+  std::vector<uint32_t> nodes;
+  for (uint32_t cls = 0; cls < C; ++cls) {
+    nodes.clear();
+    for (uint32_t n : p.class_nodes[cls])
+      if (keep[n]) nodes.push_back(n);
+    if (nodes.size() < 2 || nodes.size() > kDominanceMaxClassSize) continue;
+    for (uint32_t n : nodes) {
+      kid_set[n].clear();
+      for (uint32_t k : p.node_children[n])
+        if (!free_class[k]) kid_set[n].push_back(k);
+      std::sort(kid_set[n].begin(), kid_set[n].end());
+      kid_set[n].erase(std::unique(kid_set[n].begin(), kid_set[n].end()), kid_set[n].end());
+    }
+    // n dominates m: no costlier, children a subset, and strictly better in something or the
+    // lower index. This is a strict partial order, so every dropped node has a kept dominator.
+    auto dominates = [&](uint32_t n, uint32_t m) {
+      if (n == m || p.node_cost[n] > p.node_cost[m]) return false;
+      if (!std::includes(kid_set[m].begin(), kid_set[m].end(), kid_set[n].begin(), kid_set[n].end())) return false;
+      return p.node_cost[n] < p.node_cost[m] || kid_set[n].size() < kid_set[m].size() || n < m;
+    };
+    for (uint32_t m : nodes)
+      for (uint32_t n : nodes)
+        if (dominates(n, m)) {
+          dominator[m] = int32_t(n);
+          break;
+        }
+    for (uint32_t m : nodes)
+      if (dominator[m] >= 0) keep[m] = 0;
+  }
+  return keep;
+}
+
+namespace {
 
 // One row of the program before it is turned into CBC's column-major matrix.
 struct Row {
@@ -226,44 +279,8 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
       res.seconds = elapsed();
       return res;
     }
-  std::vector<char> keep(N, 0);
-  for (uint32_t n = 0; n < N; ++n) {
-    if (!p.extractable(n)) continue;
-    const auto& kids = p.node_children[n];
-    keep[n] = std::all_of(kids.begin(), kids.end(), [&](uint32_t k) { return buildable[k] >= 0; });
-  }
-
-  // Dominated nodes: dominator[m] is a kept node that may replace m.
-  std::vector<int32_t> dominator(N, -1);
-  if (options.reduce) {
-    std::vector<std::vector<uint32_t>> kid_set(N);
-    for (uint32_t cls = 0; cls < C; ++cls) {
-      std::vector<uint32_t> nodes;
-      for (uint32_t n : p.class_nodes[cls])
-        if (keep[n]) nodes.push_back(n);
-      if (nodes.size() < 2 || nodes.size() > kDominanceMaxClassSize) continue;
-      for (uint32_t n : nodes) {
-        kid_set[n] = p.node_children[n];
-        std::sort(kid_set[n].begin(), kid_set[n].end());
-        kid_set[n].erase(std::unique(kid_set[n].begin(), kid_set[n].end()), kid_set[n].end());
-      }
-      // n dominates m: no costlier, children a subset, and strictly better in something or the
-      // lower index. This is a strict partial order, so every dropped node has a kept dominator.
-      auto dominates = [&](uint32_t n, uint32_t m) {
-        if (n == m || p.node_cost[n] > p.node_cost[m]) return false;
-        if (!std::includes(kid_set[m].begin(), kid_set[m].end(), kid_set[n].begin(), kid_set[n].end())) return false;
-        return p.node_cost[n] < p.node_cost[m] || kid_set[n].size() < kid_set[m].size() || n < m;
-      };
-      for (uint32_t m : nodes)
-        for (uint32_t n : nodes)
-          if (dominates(n, m)) {
-            dominator[m] = int32_t(n);
-            break;
-          }
-      for (uint32_t m : nodes)
-        if (dominator[m] >= 0) keep[m] = 0;
-    }
-  }
+  std::vector<int32_t> dominator;
+  std::vector<char> keep = detail::kept_nodes(p, buildable, options.reduce, dominator);
   auto surviving = [&](uint32_t n) {
     while (dominator[n] >= 0) n = uint32_t(dominator[n]);
     return n;
@@ -320,7 +337,7 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
       if (adj[i].empty() || adj[i].back() != c) adj[i].push_back(c);
   }
   uint32_t n_comp = 0;
-  const std::vector<uint32_t> comp = strongly_connected(adj, n_comp);
+  const std::vector<uint32_t> comp = detail::strongly_connected(adj, n_comp);
   std::vector<uint32_t> comp_size(n_comp, 0);
   for (uint32_t c : comp) ++comp_size[c];
   // Order variables for classes in non-trivial components.
@@ -388,8 +405,16 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
     Choice mapped = *warm;
     for (uint32_t cls : needed_classes(p, *warm)) mapped[cls] = int32_t(surviving(uint32_t((*warm)[cls])));
     bool ok = true;
+    // A dominator may use a free class (a childless node of cost 0) that the warm start left out.
+    for (uint32_t cls = 0; cls < C; ++cls)
+      if (mapped[cls] < 0)
+        for (uint32_t n : p.class_nodes[cls])
+          if (keep[n] && p.node_children[n].empty() && p.node_cost[n] == 0) {
+            mapped[cls] = int32_t(n);
+            break;
+          }
     for (uint32_t cls : needed_classes(p, mapped)) {
-      const int j = col_of[size_t(mapped[cls])];
+      const int j = mapped[cls] < 0 ? -1 : col_of[size_t(mapped[cls])];
       if (j < 0) ok = false;
       start_cols.push_back(j);
     }
@@ -403,7 +428,7 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
   // solver (seen on one of the shared models' programs) would otherwise abort eqopt. A crashed or
   // killed solver leaves the heuristic's choice in place, and the status says what happened.
   // (CBC's driver also keeps static state; the child keeps it out of this process.)
-  const SolveOutcome out = solve_isolated([&](SolveOutcome& o) {
+  auto solve = [&](SolveOutcome& o) {
     Cbc_Model* model = Cbc_newModel();
     Cbc_loadProblem(model, int(ncols), int(row_lo.size()), start.data(), index.data(), value.data(), col_lo.data(),
                     col_hi.data(), obj.data(), row_lo.data(), row_hi.data());
@@ -413,6 +438,7 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
     Cbc_setParameter(model, "log", log.c_str());
     Cbc_setParameter(model, "slog", options.log_level > 1 ? "1" : "0");
     Cbc_setParameter(model, "threads", "0");  // no parallel branch and bound: one thread
+    Cbc_setParameter(model, "timeMode", "elapsed");  // the limit is wall-clock time, not CPU time
     Cbc_setParameter(model, "sec", format_double(std::max(options.time_limit_s, 1e-3)).c_str());
     // Exactness in scaled units (largest cost 1000): no relative gap, tiny absolute ones.
     Cbc_setParameter(model, "ratio", "0");
@@ -440,7 +466,12 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
       if (const double* x = Cbc_getColSolution(model)) o.col.assign(x, x + ncols);
     }
     Cbc_deleteModel(model);
-  });
+  };
+  SolveOutcome out;
+  if (options.isolate)
+    out = solve_isolated(solve);
+  else
+    solve(out);
   const bool solver_threw = out.threw || !out.crash.empty();
 
   // Decode: per needed class the node with x > 0.5, pruned to what the roots need, then checked.

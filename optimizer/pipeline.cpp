@@ -32,6 +32,18 @@ std::vector<rules::Rule> rules_for_target(const std::vector<rules::Rule>& rules,
   return out;
 }
 
+namespace {
+
+// What the budget leaves for extraction and export once saturation has run: extraction needs a
+// little for its heuristics and export for writing the model.
+constexpr double kExtractReserveS = 0.5, kExportReserveS = 0.2;
+
+double seconds_left(const OptimizeOptions& o, Clock::time_point start) {
+  return o.time_budget_s - o.time_used_s - ms_since(start) / 1e3;
+}
+
+}  // namespace
+
 SaturationStats saturate(TensorProgram& program, const std::vector<rules::Rule>& rules, const OptimizeOptions& options) {
   SaturationStats s;
   const CompiledRules compiled = compile_rules(program, rules, options.schedule);
@@ -70,6 +82,13 @@ TargetExtraction extract_for_target(TensorProgram& program, std::shared_ptr<cons
   t.method = e.method;
   t.ilp_status = e.result.ilp_status;
   t.ilp_ms = e.result.ilp_seconds * 1e3;
+  t.bound = e.result.bound;
+  if (const auto& x = e.result.exact) {
+    t.subproblems = x->subproblems;
+    t.ilp_subproblems = x->ilp_subproblems;
+    t.exact_nodes = x->nodes;
+    t.kept_nodes = x->kept_nodes;
+  }
   t.by_class = program.cost_by_class(t.selection);
   return t;
 }
@@ -82,7 +101,10 @@ OptimizeResult optimize_model(const Model& model, const std::vector<rules::Rule>
 
   const auto t1 = Clock::now();
   const std::string target = options.cost_model ? options.cost_model->name() : "cpu";
-  const SaturationStats s = saturate(program, rules_for_target(rules, target), options);
+  OptimizeOptions limited = options;
+  limited.time_limit_s =
+      std::max(0.05, std::min(options.time_limit_s, seconds_left(options, t0) - kExtractReserveS - kExportReserveS));
+  const SaturationStats s = saturate(program, rules_for_target(rules, target), limited);
   r.saturate_ms = ms_since(t1);
   r.rules = s.rules;
   r.iterations = s.iterations;
@@ -92,7 +114,9 @@ OptimizeResult optimize_model(const Model& model, const std::vector<rules::Rule>
   r.eclasses = program.egraph().num_classes();
 
   const auto t2 = Clock::now();
-  r.extraction = extract_for_target(program, options.cost_model, options);
+  limited.extract_time_limit_s =
+      std::max(0.05, std::min(options.extract_time_limit_s, seconds_left(options, t0) - kExportReserveS));
+  r.extraction = extract_for_target(program, options.cost_model, limited);
   r.extracted = program.write(r.extraction.selection);
   r.extract_ms = ms_since(t2);
   r.target = r.extraction.target;

@@ -21,10 +21,16 @@ namespace eqopt::opt {
 struct OptimizeOptions {
   ImportOptions import;
   RuleSchedule schedule;
-  // Saturation limits; the defaults keep saturation within about 2 s on the shared models.
+  // The whole of optimize_model, import to export, aims to finish within this many seconds:
+  // saturation stops early enough to leave extraction and export their share, and exact extraction
+  // gets what is left (at most extract_time_limit_s). `time_used_s` is what the caller spent before
+  // (loading the model), counted against the budget.
+  double time_budget_s = 2.0;
+  double time_used_s = 0;
+  // Saturation limits (the time limit is further capped by the budget).
   size_t max_iterations = 20;
   size_t max_nodes = 100000;
-  double time_limit_s = 1.5;
+  double time_limit_s = 1.2;
   size_t multi_nodes = 20000;  // e-nodes the multi-pattern rules may add in total
   // Let extraction choose eqopt's own ops. Off for plain standard-ONNX output (export writes them
   // back as standard ops, so they cannot make the ONNX program better); on for a target, which
@@ -36,7 +42,7 @@ struct OptimizeOptions {
   // started by the greedy result) or auto (exact when the e-graph is small enough, within the
   // time limit, else greedy).
   ex::Mode extract_mode = ex::Mode::Auto;
-  double extract_time_limit_s = 5;
+  double extract_time_limit_s = 5;  // capped by what the budget leaves
   // Keep the saturated e-graph as egraph-serialize JSON with the target's costs (for `eqopt extract`
   // and extraction-gym); e-nodes that can never be extracted get cost -1.
   bool serialize_egraph = false;
@@ -49,10 +55,13 @@ struct TargetExtraction {
   double cost = 0;               // estimated seconds, DAG cost (shared values paid once)
   double tree_greedy_cost = 0;   // the greedy tree-cost extractor's program, same cost model
   double heuristic_cost = 0;     // greedy DAG + local search
-  bool optimal = false;          // proved optimal by the integer program
+  bool optimal = false;          // proved optimal (extract/decompose.cpp)
+  double bound = 0;              // lower bound on the optimum under the cost model (= cost when optimal)
   std::string method;
-  std::string ilp_status;
-  double ilp_ms = 0;
+  std::string ilp_status;        // the exact extraction's status, or why it did not run
+  double ilp_ms = 0;             // time of the exact extraction
+  size_t subproblems = 0, ilp_subproblems = 0;  // regions of the decomposition; those given to CBC
+  size_t exact_nodes = 0, kept_nodes = 0;       // e-nodes the exact extraction saw; kept by its reduction
   std::map<std::string, double> by_class;  // estimated seconds per op class ("host": fallbacks)
 };
 
