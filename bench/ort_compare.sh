@@ -126,7 +126,7 @@ for m in "${files[@]}"; do
 done
 ort_version=$(node -p 'require("./bench/ort/node_modules/onnxruntime-node/package.json").version')
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
-echo "ONNX Runtime $ort_version (onnxruntime-node), CPU ${cpu:-unknown} ($(nproc) cores), $(date -u +%Y-%m-%d)," \
+echo "ONNX Runtime $ort_version (onnxruntime-node), CPU ${cpu:-unknown} ($(nproc --all) cores), $(date -u +%Y-%m-%d)," \
   "timing process $([ ${#rt[@]} -eq 0 ] && echo "at normal priority" || echo "under SCHED_FIFO (--rt)")," \
   "load average $(cut -d ' ' -f 1-3 /proc/loadavg) at the end."
 echo

@@ -89,7 +89,11 @@ function slowerList(rows) {
   const lines = [];
   for (const r of rows) {
     const over = LEVELS.filter((l) => r.ort.levels[l].ratio > SLOWER);
-    if (over.length) lines.push(`- ${r.name}: ${over.map((l) => `${l} ${r2(r.ort.levels[l].ratio)}`).join(', ')}`);
+    const show = (l) => {
+      const v = r.ort.levels[l];
+      return `${l} ${r2(v.ratio)}${v.paired_ratio.p10 <= 1 ? ` (p10-p90 ${r2(v.paired_ratio.p10)}-${r2(v.paired_ratio.p90)}, includes 1)` : ''}`;
+    };
+    if (over.length) lines.push(`- ${r.name}: ${over.map(show).join(', ')}`);
   }
   return lines.length ? lines.join('\n') : `- none: every model's ratio is at most ${SLOWER} at every level`;
 }
