@@ -102,7 +102,7 @@ int cmd_extract(const std::vector<std::string>& argv) {
   if (r.greedy_dag_cost)
     std::cout << "dag-greedy:   DAG cost " << *r.greedy_dag_cost << "\n";
   else
-    std::cout << "dag-greedy:   gave up (too many classes, or its choice was cyclic)\n";
+    std::cout << "dag-greedy:   " << (r.exact ? "run per sub-problem by the exact extraction" : "gave up (too many classes, or its choice was cyclic)") << "\n";
   std::cout << "heuristic:    " << r.heuristic_cost << " (best greedy + local search)\n";
   if (r.exact) {
     const ex::ExactResult& e = *r.exact;

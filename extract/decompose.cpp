@@ -42,7 +42,6 @@
 
 #include "extract/detail.h"
 #include "extract/extract.h"
-#include "support/child.h"
 #include "support/error.h"
 
 namespace eqopt::ex {
@@ -257,8 +256,21 @@ RegionAnswer solve_region(const Local& l, const std::vector<char>& must, const C
   io.time_limit_s = left;
   io.warm_start = &best;
   io.log_level = o.log_level - 1;  // CBC's own log from level 2 on
-  io.isolate = false;  // the whole exact extraction already runs in a child of its own
-  const IlpResult ilp = extract_ilp(p, io);
+  io.isolate = o.isolate;
+  io.kill_grace_s = 0.2;
+  IlpResult ilp = extract_ilp(p, io);
+  // Debian's CBC 2.10 has been seen to crash in its preprocessing's post-processing (a segmentation
+  // fault in CglPreProcess::postProcess): once more without preprocessing, in what time is left.
+  if (!ilp.feasible && ilp.status.rfind("solver crashed", 0) == 0) {
+    io.preprocess = false;
+    io.time_limit_s = seconds_between(Clock::now(), deadline);
+    if (io.time_limit_s > 0) {
+      IlpResult again = extract_ilp(p, io);
+      again.status += " (after a retry without preprocessing; first: " + ilp.status + ")";
+      ilp = std::move(again);
+    }
+  }
+  stats.notes += ilp.status.rfind("optimal", 0) == 0 ? "" : "; a sub-problem's integer program: " + ilp.status;
   ++stats.ilp_subproblems;
   stats.largest_ilp = std::max(stats.largest_ilp, ilp.cols);
   if (ilp.feasible && ilp.cost <= best_cost) {
@@ -601,93 +613,14 @@ ExactResult solve_decomposed(const Problem& p, const ExactOptions& o, Clock::tim
   return res;
 }
 
-template <class T>
-void put(std::string& out, const T& v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-template <class T>
-bool get(const std::string& in, size_t& at, T& v) {
-  if (at + sizeof v > in.size()) return false;
-  std::memcpy(&v, in.data() + at, sizeof v);
-  at += sizeof v;
-  return true;
-}
-
 }  // namespace
 
 ExactResult extract_exact(const Problem& p, const ExactOptions& options) {
   detail::require_finished(p, "extract_exact");
   const auto t0 = Clock::now();
   const auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(0.0, options.time_limit_s)));
-  ExactResult res;
-  if (!options.isolate) {
-    res = solve_decomposed(p, options, deadline);
-    res.seconds = seconds_between(t0, Clock::now());
-    return res;
-  }
-  // In a child process: Debian's CLP is built with assertions (one fired on a shared model's
-  // program), and CBC may overrun its time limit; either ends the child, never eqopt. The child gets
-  // a grace period past the time limit before it is killed.
-  const auto kill_at = deadline + std::chrono::milliseconds(500) +
-                       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.5 * options.time_limit_s));
-  const ChildResult child = run_in_child(
-      [&] {
-        const ExactResult r = solve_decomposed(p, options, deadline);
-        std::string out;
-        const uint64_t counts[9] = {r.subproblems, r.nontrivial, r.enumerated, r.ilp_subproblems, r.ilp_optimal,
-                                    r.largest_subproblem, r.largest_ilp, r.nodes, r.kept_nodes};
-        const uint8_t flags[2] = {r.optimal, r.feasible};
-        for (uint64_t c : counts) put(out, c);
-        put(out, flags);
-        put(out, r.cost);
-        put(out, r.bound);
-        put(out, uint64_t(r.status.size()));
-        out += r.status;
-        put(out, uint64_t(r.choice.size()));
-        out.append(reinterpret_cast<const char*>(r.choice.data()), r.choice.size() * sizeof(int32_t));
-        return out;
-      },
-      kill_at);
-  res.choice.assign(p.num_classes(), -1);
-  if (!child.ok) {
-    res.status = str_cat("solver stopped (", child.error, ")");
-    res.seconds = seconds_between(t0, Clock::now());
-    return res;
-  }
-  const std::string& b = child.bytes;
-  size_t at = 0;
-  uint64_t counts[9], status_size = 0, choice_size = 0;
-  uint8_t flags[2];
-  bool ok = true;
-  for (uint64_t& c : counts) ok = ok && get(b, at, c);
-  ok = ok && get(b, at, flags) && get(b, at, res.cost) && get(b, at, res.bound) && get(b, at, status_size) &&
-       at + status_size <= b.size();
-  if (ok) {
-    res.status.assign(b, at, status_size);
-    at += status_size;
-    ok = get(b, at, choice_size) && choice_size == p.num_classes() && at + choice_size * sizeof(int32_t) == b.size();
-  }
-  if (!ok) {
-    res.status = "solver stopped (short report)";
-    res.seconds = seconds_between(t0, Clock::now());
-    return res;
-  }
-  std::memcpy(res.choice.data(), b.data() + at, choice_size * sizeof(int32_t));
-  res.subproblems = counts[0];
-  res.nontrivial = counts[1];
-  res.enumerated = counts[2];
-  res.ilp_subproblems = counts[3];
-  res.ilp_optimal = counts[4];
-  res.largest_subproblem = counts[5];
-  res.largest_ilp = counts[6];
-  res.nodes = counts[7];
-  res.kept_nodes = counts[8];
-  res.optimal = flags[0];
-  res.feasible = flags[1];
-  if (res.feasible && !acyclic_and_complete(p, res.choice)) {
-    res.feasible = res.optimal = false;
-    res.status = "solver stopped (its program is not valid)";
-  }
+  ExactResult res = solve_decomposed(p, options, deadline);
+  if (!res.notes.empty() && res.feasible) res.status += res.notes;
   res.seconds = seconds_between(t0, Clock::now());
   return res;
 }

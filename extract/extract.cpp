@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <limits>
 #include <queue>
@@ -515,6 +516,15 @@ Result extract(const Problem& p, const Options& options) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
   Result r;
+  bool run_ilp = options.mode == Mode::Exact;
+  if (options.mode == Mode::Auto) {
+    size_t nodes = 0;
+    for (uint32_t cls : detail::reachable_classes(p)) nodes += p.class_nodes[cls].size();
+    run_ilp = nodes <= options.exact_max_nodes;
+    if (!run_ilp) r.ilp_status = str_cat("not run (", nodes, " nodes > exact_max_nodes ", options.exact_max_nodes, ")");
+  } else if (options.mode == Mode::Greedy) {
+    r.ilp_status = "not run (greedy mode)";
+  }
   Choice tree = greedy_tree(p);
   for (uint32_t root : p.roots)
     if (tree[root] < 0)
@@ -524,7 +534,11 @@ Result extract(const Problem& p, const Options& options) {
   r.choice = std::move(tree);
   r.cost = r.greedy_tree_cost;
   r.method = "tree-greedy";
-  if (std::optional<Choice> dag = greedy_dag(p)) {
+  // The DAG greedy is the slow heuristic (its cost sets are revisited along every chain); when the
+  // exact extraction runs, its sub-problems run it on their own small parts instead.
+  std::optional<Choice> dag;
+  if (!run_ilp) dag = greedy_dag(p);
+  if (dag) {
     const double cost = dag_cost(p, *dag);
     r.greedy_dag_cost = cost;
     if (cost < r.cost) {
@@ -549,15 +563,6 @@ Result extract(const Problem& p, const Options& options) {
   }
   r.heuristic_cost = r.cost;
 
-  bool run_ilp = options.mode == Mode::Exact;
-  if (options.mode == Mode::Auto) {
-    size_t nodes = 0;
-    for (uint32_t cls : detail::reachable_classes(p)) nodes += p.class_nodes[cls].size();
-    run_ilp = nodes <= options.exact_max_nodes;
-    if (!run_ilp) r.ilp_status = str_cat("not run (", nodes, " nodes > exact_max_nodes ", options.exact_max_nodes, ")");
-  } else if (options.mode == Mode::Greedy) {
-    r.ilp_status = "not run (greedy mode)";
-  }
   if (run_ilp) {
     ExactOptions eo;
     eo.time_limit_s = options.time_limit_s;

@@ -92,6 +92,9 @@ struct IlpOptions {
   bool reduce = true;                  // drop dominated nodes before building the program
   bool isolate = true;                 // run CBC in a forked child (false: in this process, for
                                        // callers that are already in one)
+  double kill_grace_s = 0.5;           // an isolated CBC still running at 1.2 x time_limit_s plus
+                                       // this is killed (it overruns its limit in some phases)
+  bool preprocess = true;              // CBC's preprocessing (off: a retry after it crashed)
 };
 struct IlpResult {
   Choice choice;          // -1 outside the classes the program needs
@@ -117,7 +120,9 @@ struct ExactOptions {
                                        // from its restriction; ignored where it is not valid
   uint64_t enumerate_max = 4096;       // sub-problems with at most this many combinations are enumerated
   int log_level = 0;
-  bool isolate = true;                 // run in a forked child (CBC may abort or overrun its limit)
+  bool isolate = true;                 // run each integer program in a forked child (CBC may
+                                       // crash or overrun its limit; then that sub-problem keeps
+                                       // its heuristic answer)
 };
 struct ExactResult {
   Choice choice;          // -1 outside the classes the program needs
@@ -134,7 +139,9 @@ struct ExactResult {
   size_t largest_ilp = 0;         // columns of the largest integer program
   size_t nodes = 0, kept_nodes = 0;  // nodes of the classes reachable from the roots, and kept by the reduction
   double seconds = 0;
-  std::string status;     // "optimal", "not proved (gap G)", "solver stopped (...)", "infeasible: ..."
+  std::string status;     // "optimal", "not proved (gap G)", "infeasible: ...", then what went wrong
+                          // in a sub-problem's integer program, if anything
+  std::string notes;      // (what is appended to status)
 };
 ExactResult extract_exact(const Problem& p, const ExactOptions& options);
 
@@ -166,7 +173,8 @@ struct Result {
   bool optimal = false;     // proven optimal (by the exact extraction)
   double greedy_tree_cost = 0;       // DAG cost of greedy_tree's choice
   double greedy_tree_tree_cost = 0;  // ... and its cost as a tree
-  std::optional<double> greedy_dag_cost;  // nullopt when greedy_dag gave up
+  std::optional<double> greedy_dag_cost;  // nullopt when greedy_dag gave up, or was not run (the
+                                          // exact extraction runs it per sub-problem)
   double heuristic_cost = 0;         // best heuristic after local search
   double seconds = 0;
   double ilp_seconds = 0;            // time of the exact extraction

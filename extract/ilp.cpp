@@ -46,6 +46,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -192,7 +193,8 @@ void append_bytes(std::string& out, const T* data, size_t n) {
 
 // Runs `solve` in a forked child and returns what it filled in; a child that dies is reported in
 // `crash`, never propagated.
-SolveOutcome solve_isolated(const std::function<void(SolveOutcome&)>& solve) {
+SolveOutcome solve_isolated(const std::function<void(SolveOutcome&)>& solve,
+                            std::optional<std::chrono::steady_clock::time_point> kill_at) {
   const ChildResult child = run_in_child([&] {
     SolveOutcome c;
     solve(c);
@@ -205,7 +207,7 @@ SolveOutcome solve_isolated(const std::function<void(SolveOutcome&)>& solve) {
     append_bytes(out, c.best.data(), c.best.size());
     append_bytes(out, c.col.data(), c.col.size());
     return out;
-  });
+  }, kill_at);
   SolveOutcome o;
   if (!child.ok) {
     o.crash = child.error;
@@ -438,6 +440,7 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
     Cbc_setParameter(model, "log", log.c_str());
     Cbc_setParameter(model, "slog", options.log_level > 1 ? "1" : "0");
     Cbc_setParameter(model, "threads", "0");  // no parallel branch and bound: one thread
+    if (!options.preprocess) Cbc_setParameter(model, "preprocess", "off");
     Cbc_setParameter(model, "timeMode", "elapsed");  // the limit is wall-clock time, not CPU time
     Cbc_setParameter(model, "sec", format_double(std::max(options.time_limit_s, 1e-3)).c_str());
     // Exactness in scaled units (largest cost 1000): no relative gap, tiny absolute ones.
@@ -468,10 +471,15 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
     Cbc_deleteModel(model);
   };
   SolveOutcome out;
-  if (options.isolate)
-    out = solve_isolated(solve);
-  else
+  if (options.isolate) {
+    // CBC may overrun its time limit (it checks between phases): the child is killed a little after.
+    const auto kill_at = std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             std::chrono::duration<double>(1.2 * std::max(options.time_limit_s, 0.0) + options.kill_grace_s));
+    out = solve_isolated(solve, kill_at);
+  } else {
     solve(out);
+  }
   const bool solver_threw = out.threw || !out.crash.empty();
 
   // Decode: per needed class the node with x > 0.5, pruned to what the roots need, then checked.

@@ -142,7 +142,7 @@ TEST(Extract, RandomProblemsMatchBruteForce) {
     EXPECT_TRUE(acyclic_and_complete(p, a.choice));
     EXPECT_TRUE(close(a.cost, opt)) << a.cost << " vs " << opt << " (" << a.method << ", " << a.ilp_status << ")";
     EXPECT_TRUE(a.optimal) << a.method << ", " << a.ilp_status;
-    EXPECT_TRUE(close(a.heuristic_cost, h.cost));
+    EXPECT_GE(a.heuristic_cost, opt * (1 - 1e-12));  // (without the DAG greedy, which the exact extraction runs per sub-problem)
     if (i % 10 == 0) {
       Options exact;
       exact.mode = Mode::Exact;
