@@ -124,6 +124,16 @@ OptimizeResult optimize_model(const Model& model, const std::vector<rules::Rule>
   r.cost_after = r.extraction.cost;
   r.class_cost_before = program.initial_cost_by_class();
   r.class_cost_after = r.extraction.by_class;
+  // Do no harm: the imported program is one of extraction's starts, so this holds unless merges
+  // made its selection cyclic; then the model is kept as it was imported.
+  if (r.cost_after > r.cost_before * (1 + 1e-9)) {
+    r.extracted = model;
+    r.cost_after = r.cost_before;
+    r.class_cost_after = r.class_cost_before;
+    r.extraction.cost = r.cost_before;
+    r.extraction.optimal = false;
+    r.extraction.method += "; the imported program is cheaper, kept";
+  }
   if (options.serialize_egraph)
     r.egraph_json = eg::write_egraph_json<TensorEGraph>(program.egraph(), program.output_classes(),
                                                         [&](const TensorEGraph&, eg::Id n) { return program.own_cost(n); });
