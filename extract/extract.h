@@ -95,6 +95,10 @@ struct IlpOptions {
   double kill_grace_s = 0.5;           // an isolated CBC still running at 1.2 x time_limit_s plus
                                        // this is killed (it overruns its limit in some phases)
   bool preprocess = true;              // CBC's preprocessing (off: a retry after it crashed)
+  // Acyclicity: rows that forbid each cycle a solution holds, added as found and solved again
+  // (lazy), or order variables inside the class graph's strongly connected components (big-M
+  // rows, a much looser relaxation).
+  bool lazy_cycles = true;
 };
 struct IlpResult {
   Choice choice;          // -1 outside the classes the program needs

@@ -14,8 +14,16 @@
 // class chooses at most one node, the left side is 0 or 1 and the row implies every per-node row
 // x_n <= sum_m x_m, with fewer rows and a tighter relaxation.
 //
-// Acyclicity: the class graph (class -> child class through a kept node) is split into strongly
-// connected components (Tarjan); only an edge inside a component of size S > 1 can close a cycle.
+// Acyclicity, by default (IlpOptions::lazy_cycles): solve without it; when the solution's needed part
+// holds a cycle, add a row forbidding its k nodes together (sum x_n <= k - 1) and solve again, until
+// the solution is acyclic (then it is optimal for the whole problem: the rows remove only cyclic
+// choices, or choices with an unneeded cycle that costs something to keep) or time runs out. This is
+// the lazy cycle elimination of extraction-gym's ILP extractors; its relaxation is much tighter than
+// the big-M order rows below, which remain as an option.
+//
+// Acyclicity with order variables: the class graph (class -> child class through a kept node) is
+// split into strongly connected components (Tarjan); only an edge inside a component of size S > 1
+// can close a cycle.
 // Each class c of such a component gets an order variable t_c in [0, S-1] (continuous) and each
 // edge p -> c inside it the row
 //   t_p - t_c >= 1 - S * (1 - sum_{n in p, c child of n} x_n)
@@ -344,7 +352,10 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
   for (uint32_t c : comp) ++comp_size[c];
   // Order variables for classes in non-trivial components.
   std::vector<int> t_col(L, -1);
-  for (size_t i = 0; i < L; ++i)
+  bool has_cycles = false;
+  for (size_t i = 0; i < L; ++i) has_cycles = has_cycles || comp_size[comp[i]] > 1;
+  const bool lazy = options.lazy_cycles && has_cycles;
+  for (size_t i = 0; i < L && !lazy; ++i)
     if (comp_size[comp[i]] > 1) {
       t_col[i] = int(col_lo.size());
       col_lo.push_back(0);
@@ -368,7 +379,7 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
       for (size_t e = a; e < b; ++e) need.terms.emplace_back(col_of[edges[i][e].second], 1.0);
       for (uint32_t m : nodes_of[c]) need.terms.emplace_back(col_of[m], -1.0);
       rows.push_back(std::move(need));
-      if (comp[i] == comp[c] && comp_size[comp[i]] > 1) {
+      if (!lazy && comp[i] == comp[c] && comp_size[comp[i]] > 1) {
         const double S = double(comp_size[comp[i]]);
         Row order{{{t_col[i], 1.0}, {t_col[c], -1.0}}, 1.0 - S, kSolverInf};
         for (size_t e = a; e < b; ++e) order.terms.emplace_back(col_of[edges[i][e].second], -S);
@@ -430,45 +441,114 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
   // solver (seen on one of the shared models' programs) would otherwise abort eqopt. A crashed or
   // killed solver leaves the heuristic's choice in place, and the status says what happened.
   // (CBC's driver also keeps static state; the child keeps it out of this process.)
+  // With lazy cycle cuts, a solution whose needed part holds a cycle gets a row forbidding that
+  // cycle's nodes together (sum x_n <= k - 1 over its k nodes), and the program is solved again.
+  // The rows only remove cyclic choices (or choices with an unneeded cycle, for which dropping the
+  // cycle is no costlier), so a proven optimum that is acyclic is the optimum of the problem.
+  std::vector<std::vector<int>> cuts;
+  // The cycles among the classes the roots need through the nodes that x chooses (each found by a
+  // back edge of a depth-first search), as lists of x columns; empty when there is none.
+  auto find_cycles = [&](const double* x) {
+    std::vector<std::vector<int>> found;
+    std::vector<int32_t> pick(L, -1);
+    for (size_t i = 0; i < L; ++i)
+      for (uint32_t n : nodes_of[i])
+        if (x[col_of[n]] > 0.5) pick[i] = int32_t(n);
+    std::vector<char> state(L, 0);  // 0 new, 1 on the stack, 2 done
+    std::vector<std::pair<uint32_t, size_t>> stack;
+    for (size_t r = 0; r < roots.size(); ++r) {
+      if (state[r] || pick[r] < 0) continue;
+      state[r] = 1;
+      stack.emplace_back(uint32_t(r), 0);
+      while (!stack.empty()) {
+        auto& [i, e] = stack.back();
+        const auto& kids = p.node_children[size_t(pick[i])];
+        if (e < kids.size()) {
+          const uint32_t k = uint32_t(local[kids[e++]]);
+          if (state[k] == 1) {
+            std::vector<int> cycle;
+            for (size_t d = stack.size(); d-- > 0;) {
+              cycle.push_back(col_of[size_t(pick[stack[d].first])]);
+              if (stack[d].first == k) break;
+            }
+            found.push_back(std::move(cycle));
+          } else if (state[k] == 0 && pick[k] >= 0) {
+            state[k] = 1;
+            stack.emplace_back(k, 0);
+          }
+          continue;
+        }
+        state[i] = 2;
+        stack.pop_back();
+      }
+    }
+    return found;
+  };
+  // Cycles of two classes (x = Slice(Concat(x, y)) and its kin, which the merge rules make) are the
+  // common ones: their rows are there from the start.
+  if (lazy)
+    for (size_t i = 0; i < L; ++i)
+      for (const auto& [c, n] : edges[i])
+        if (c > i && comp[c] == comp[i])
+          for (auto it = std::lower_bound(edges[c].begin(), edges[c].end(), std::make_pair(uint32_t(i), 0u));
+               it != edges[c].end() && it->first == i; ++it)
+            cuts.push_back({col_of[n], col_of[it->second]});
+  const auto solve_start = std::chrono::steady_clock::now();
   auto solve = [&](SolveOutcome& o) {
-    Cbc_Model* model = Cbc_newModel();
-    Cbc_loadProblem(model, int(ncols), int(row_lo.size()), start.data(), index.data(), value.data(), col_lo.data(),
-                    col_hi.data(), obj.data(), row_lo.data(), row_hi.data());
-    for (size_t j = 0; j < x_cols; ++j) Cbc_setInteger(model, int(j));
-    const std::string log = std::to_string(std::max(0, options.log_level));
-    Cbc_setLogLevel(model, std::max(0, options.log_level));
-    Cbc_setParameter(model, "log", log.c_str());
-    Cbc_setParameter(model, "slog", options.log_level > 1 ? "1" : "0");
-    Cbc_setParameter(model, "threads", "0");  // no parallel branch and bound: one thread
-    if (!options.preprocess) Cbc_setParameter(model, "preprocess", "off");
-    Cbc_setParameter(model, "timeMode", "elapsed");  // the limit is wall-clock time, not CPU time
-    Cbc_setParameter(model, "sec", format_double(std::max(options.time_limit_s, 1e-3)).c_str());
-    // Exactness in scaled units (largest cost 1000): no relative gap, tiny absolute ones.
-    Cbc_setParameter(model, "ratio", "0");
-    Cbc_setParameter(model, "allow", "1e-7");
-    Cbc_setParameter(model, "inc", "1e-7");
-    if (!start_cols.empty()) {
-      const std::vector<double> ones(start_cols.size(), 1.0);
-      Cbc_setMIPStartI(model, int(start_cols.size()), start_cols.data(), ones.data());
+    for (;;) {
+      Cbc_Model* model = Cbc_newModel();
+      Cbc_loadProblem(model, int(ncols), int(row_lo.size()), start.data(), index.data(), value.data(), col_lo.data(),
+                      col_hi.data(), obj.data(), row_lo.data(), row_hi.data());
+      for (const std::vector<int>& cut : cuts) {
+        const std::vector<double> ones(cut.size(), 1.0);
+        Cbc_addRow(model, "", int(cut.size()), cut.data(), ones.data(), 'L', double(cut.size()) - 1);
+      }
+      for (size_t j = 0; j < x_cols; ++j) Cbc_setInteger(model, int(j));
+      const std::string log = std::to_string(std::max(0, options.log_level));
+      Cbc_setLogLevel(model, std::max(0, options.log_level));
+      Cbc_setParameter(model, "log", log.c_str());
+      Cbc_setParameter(model, "slog", options.log_level > 1 ? "1" : "0");
+      Cbc_setParameter(model, "threads", "0");  // no parallel branch and bound: one thread
+      if (!options.preprocess) Cbc_setParameter(model, "preprocess", "off");
+      Cbc_setParameter(model, "timeMode", "elapsed");  // the limit is wall-clock time, not CPU time
+      const double left = options.time_limit_s -
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - solve_start).count();
+      Cbc_setParameter(model, "sec", format_double(std::max(left, 1e-3)).c_str());
+      // Exactness in scaled units (largest cost 1000): no relative gap, tiny absolute ones.
+      Cbc_setParameter(model, "ratio", "0");
+      Cbc_setParameter(model, "allow", "1e-7");
+      Cbc_setParameter(model, "inc", "1e-7");
+      if (!start_cols.empty()) {
+        const std::vector<double> ones(start_cols.size(), 1.0);
+        Cbc_setMIPStartI(model, int(start_cols.size()), start_cols.data(), ones.data());
+      }
+      try {
+        Cbc_solve(model);
+      } catch (...) {
+        o.threw = true;
+        return;
+      }
+      o.optimal = Cbc_isProvenOptimal(model);
+      o.infeasible = Cbc_isProvenInfeasible(model);
+      o.seconds_limit = Cbc_isSecondsLimitReached(model);
+      o.abandoned = Cbc_isAbandoned(model);
+      o.status = Cbc_status(model);
+      o.secondary = Cbc_secondaryStatus(model);
+      o.bound = Cbc_getBestPossibleObjValue(model);
+      o.best.clear();
+      o.col.clear();
+      if (size_t(Cbc_getNumCols(model)) == ncols) {
+        if (const double* x = Cbc_bestSolution(model)) o.best.assign(x, x + ncols);
+        if (const double* x = Cbc_getColSolution(model)) o.col.assign(x, x + ncols);
+      }
+      Cbc_deleteModel(model);
+      if (!lazy || o.best.empty()) return;
+      std::vector<std::vector<int>> cycles = find_cycles(o.best.data());
+      if (cycles.empty()) return;
+      o.optimal = false;  // that optimum was cyclic: not an answer
+      if (o.seconds_limit || left <= 0) return;
+      for (auto& c : cycles) cuts.push_back(std::move(c));
     }
-    try {
-      Cbc_solve(model);
-    } catch (...) {
-      o.threw = true;
-      return;
-    }
-    o.optimal = Cbc_isProvenOptimal(model);
-    o.infeasible = Cbc_isProvenInfeasible(model);
-    o.seconds_limit = Cbc_isSecondsLimitReached(model);
-    o.abandoned = Cbc_isAbandoned(model);
-    o.status = Cbc_status(model);
-    o.secondary = Cbc_secondaryStatus(model);
-    o.bound = Cbc_getBestPossibleObjValue(model);
-    if (size_t(Cbc_getNumCols(model)) == ncols) {
-      if (const double* x = Cbc_bestSolution(model)) o.best.assign(x, x + ncols);
-      if (const double* x = Cbc_getColSolution(model)) o.col.assign(x, x + ncols);
-    }
-    Cbc_deleteModel(model);
   };
   SolveOutcome out;
   if (options.isolate) {
