@@ -271,7 +271,9 @@ class ScopedOptimizer {
           try {
             br = run(bm, sub, defined_names(body), false);
           } catch (const Error&) {
-            continue;  // the body stays as it was
+            // The body stays as it was; its names (nested bodies' too) count as defined again.
+            register_names(body);
+            continue;
           }
           Graph ng = std::move(br.extracted.graph);
           ng.inputs = body.inputs;  // formal inputs as declared; the outer values are not inputs
