@@ -88,10 +88,19 @@ OptimizeSetup optimize_setup(const Args& args, const std::string& default_target
 
 namespace {
 
+// Op counts and node counts include the nodes inside If/Loop/Scan bodies.
 std::map<std::string, int64_t> histogram(const Graph& g) {
   std::map<std::string, int64_t> h;
-  for (const Node& n : g.nodes) ++h[n.is_default_domain() ? n.op_type : n.domain + "." + n.op_type];
+  for_each_graph(g, [&](const Graph& sub, int) {
+    for (const Node& n : sub.nodes) ++h[n.is_default_domain() ? n.op_type : n.domain + "." + n.op_type];
+  });
   return h;
+}
+
+size_t node_count(const Graph& g) {
+  size_t n = 0;
+  for_each_graph(g, [&](const Graph& sub, int) { n += sub.nodes.size(); });
+  return n;
 }
 
 std::string fixed(double x, int digits = 3) {
@@ -111,9 +120,11 @@ std::string report_text(const ReportInput& in) {
   o << "optimized " << in.model_path << " for target " << r.target << "\n";
   for (const auto& [role, path] : in.files) o << "  " << pad(role + ":", 18) << path << "\n";
   o << "e-graph: " << r.enodes << " e-nodes, " << r.eclasses << " e-classes; " << r.rules << " rules, " << r.iterations
-    << " iterations, stop " << eg::stop_reason_name(r.stop) << "\n";
-  o << "nodes: " << model.graph.nodes.size() << " -> " << r.extracted.graph.nodes.size() << " (target program), "
-    << r.model.graph.nodes.size() << " (standard ONNX)\n";
+    << " iterations, stop " << eg::stop_reason_name(r.stop);
+  if (r.bodies) o << "; " << r.bodies << " If/Loop/Scan bodies optimized too (e-nodes summed)";
+  o << "\n";
+  o << "nodes: " << node_count(model.graph) << " -> " << node_count(r.extracted.graph) << " (target program), "
+    << node_count(r.model.graph) << " (standard ONNX)\n";
   const double speedup = r.cost_after > 0 ? r.cost_before / r.cost_after : 0;
   o << "estimated time on " << r.target << ": " << fixed(r.cost_before * 1e3) << " ms -> " << fixed(r.cost_after * 1e3)
     << " ms (" << fixed(speedup, 2) << "x)\n";
@@ -177,9 +188,10 @@ nlohmann::ordered_json report_json(const ReportInput& in) {
   j["files"] = files;
   j["enodes"] = r.enodes;
   j["eclasses"] = r.eclasses;
-  j["nodes_before"] = model.graph.nodes.size();
-  j["nodes_after"] = r.model.graph.nodes.size();
-  j["nodes_target_program"] = r.extracted.graph.nodes.size();
+  j["bodies"] = r.bodies;
+  j["nodes_before"] = node_count(model.graph);
+  j["nodes_after"] = node_count(r.model.graph);
+  j["nodes_target_program"] = node_count(r.extracted.graph);
   j["ops_before"] = histogram(model.graph);
   j["ops_after"] = histogram(r.model.graph);
   j["ops_target_program"] = histogram(r.extracted.graph);

@@ -43,6 +43,9 @@ struct OptimizeOptions {
   // time limit, else greedy).
   ex::Mode extract_mode = ex::Mode::Auto;
   double extract_time_limit_s = 5;  // capped by what the budget leaves
+  // Optimize If/Loop/Scan bodies as programs of their own (same rules, target and limits; the
+  // saturation and extraction time limits are shared with them) before the graph that holds them.
+  bool optimize_bodies = true;
   // Keep the saturated e-graph as egraph-serialize JSON with the target's costs (for `eqopt extract`
   // and extraction-gym); e-nodes that can never be extracted get cost -1.
   bool serialize_egraph = false;
@@ -69,14 +72,20 @@ struct OptimizeResult {
   Model model;       // standard ONNX
   Model extracted;   // the extracted program before export (may hold eqopt's own ops)
   std::string target;
+  // E-nodes and e-classes summed over the model's graph and its bodies; rules and iterations of the
+  // model's graph.
   size_t enodes = 0, eclasses = 0, rules = 0, iterations = 0;
+  size_t bodies = 0;  // If/Loop/Scan bodies optimized (nested ones included)
   eg::StopReason stop = eg::StopReason::Saturated;
-  std::map<std::string, size_t> fired;  // rule -> unions it made
-  double cost_before = 0, cost_after = 0;  // estimated seconds on the target
+  std::map<std::string, size_t> fired;  // rule -> unions it made (in bodies too)
+  // Estimated seconds on the target, bodies counted as TensorProgram::BodyCost says (before: the
+  // bodies as imported; after: as optimized).
+  double cost_before = 0, cost_after = 0;
   std::map<std::string, double> class_cost_before, class_cost_after;
   TargetExtraction extraction;
   ExportReport exported;
   std::string egraph_json;  // when OptimizeOptions::serialize_egraph
+  // Time per phase, the bodies' phases included.
   double import_ms = 0, saturate_ms = 0, extract_ms = 0, export_ms = 0;
 };
 
@@ -101,7 +110,8 @@ TargetExtraction extract_for_target(TensorProgram& program, std::shared_ptr<cons
                                     const OptimizeOptions& options);
 
 // Runs the pipeline with the given (parsed) rules, those meant for the cost model's target; an empty
-// list only imports and extracts.
+// list only imports and extracts. Bodies of If/Loop/Scan are optimized first, each as a program
+// whose inputs are its formal inputs and the outer values it reads (docs/optimizer.md).
 OptimizeResult optimize_model(const Model& model, const std::vector<rules::Rule>& rules,
                               const OptimizeOptions& options = {});
 

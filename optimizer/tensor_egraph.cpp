@@ -396,7 +396,7 @@ double TensorProgram::own_cost(Id n) const {
     const bool valid = (allow_own_ops_ || !own_op) && (original_nodes_.count(n) || analyze_node(*this, g_, n).valid);
     double cost = -1.0;
     if (valid) {
-      cost = node_cost(n).total_s;
+      cost = node_cost(n).total_s + body_cost(n, false);
       // Every op costs more than nothing, so tree extraction stays acyclic.
       if (!is_leaf_op(g_.node_op(n)) && g_.node_op(n) != op_out_) cost = std::max(cost, 1e-12);
     }
@@ -410,14 +410,98 @@ std::map<std::string, double> TensorProgram::cost_by_class(const Selection& s) c
 }
 
 std::map<std::string, double> TensorProgram::cost_by_class(const std::vector<Id>& nodes) const {
+  return cost_by_class(nodes, false);
+}
+
+std::map<std::string, double> TensorProgram::cost_by_class(const std::vector<Id>& nodes, bool before) const {
   std::map<std::string, double> out;
   for (Id n : nodes) {
     const OpId op = g_.node_op(n);
     if (is_leaf_op(op) || op == op_out_) continue;
     const tgt::OpCost c = node_cost(n);
     out[c.host ? "host" : c.op_class] += c.total_s;
+    body_cost(n, before, &out);
   }
   return out;
+}
+
+double TensorProgram::body_cost(Id n, bool before, std::map<std::string, double>* by_class) const {
+  const OpId op = g_.node_op(n);
+  if (body_costs_.empty() || is_leaf_op(op) || op == op_out_) return 0;
+  const OpAttributes& oa = op_attributes(g_.node_payload(n));
+  std::vector<std::pair<std::string, const BodyCost*>> bodies;
+  for (const Attribute& a : oa.attrs) {
+    auto add = [&](const Graph* sub) {
+      if (auto it = body_costs_.find(sub); it != body_costs_.end()) bodies.emplace_back(a.name, &it->second);
+    };
+    if (a.g) add(a.g.get());
+    for (const auto& sub : a.graphs) add(sub.get());
+  }
+  if (bodies.empty()) return 0;
+  auto value = [&](const BodyCost* b) { return before ? b->before : b->after; };
+  const auto kids = g_.node_children(n);
+  auto known_scalar = [&](size_t i) -> std::optional<int64_t> {
+    if (i >= kids.size() || g_.node_op(kids[i]) == op_none_) return std::nullopt;
+    const TensorData& d = g_.data(kids[i]);
+    if (d.values.empty() || !d.values[0] || d.values[0]->numel() != 1) return std::nullopt;
+    return d.values[0]->as_int64(0);
+  };
+  const std::string& name = g_.op_name(op);
+  double trips = 1;
+  std::vector<const BodyCost*> counted;
+  if (name == "If") {
+    // The taken branch when the condition is known, else the costlier one (an upper bound).
+    const BodyCost *then_b = nullptr, *else_b = nullptr;
+    for (const auto& [attr, b] : bodies) (attr == "then_branch" ? then_b : else_b) = b;
+    if (auto cond = known_scalar(0)) {
+      if (const BodyCost* taken = *cond != 0 ? then_b : else_b) counted = {taken};
+    } else if (then_b && else_b) {
+      counted = {value(then_b) >= value(else_b) ? then_b : else_b};
+    } else {
+      counted = {then_b ? then_b : else_b};
+    }
+  } else {
+    // Bodies of other ops (other domains) count once each.
+    for (const auto& [attr, b] : bodies) counted.push_back(b);
+    if (name == "Loop" || name == "Scan") trips = kDefaultTrips;
+    if (name == "Loop") {
+      // M bounds the iterations (the condition may end the loop sooner); a huge M means "until the
+      // condition says stop", which is unknown.
+      if (auto m = known_scalar(0); m && *m >= 0 && *m <= (int64_t(1) << 32)) trips = double(*m);
+    } else if (name == "Scan") {
+      const Node node = node_for(n);
+      const bool v8 = opset("") < 9;
+      const size_t first = v8 ? 1 : 0;
+      const int64_t m = node.attr_int("num_scan_inputs", 1);
+      const size_t n_in = node.inputs.size() > first ? node.inputs.size() - first : 0;
+      if (m >= 1 && size_t(m) <= n_in) {
+        const size_t scan0 = first + (n_in - size_t(m));
+        const TensorData& d = g_.data(kids[scan0]);
+        if (!d.types.empty() && d.types[0].dims) {
+          const Dims& dims = *d.types[0].dims;
+          const int64_t rank = int64_t(dims.size());
+          std::optional<double> len;
+          if (v8) {
+            if (rank >= 2 && dims[0].known() && dims[1].known()) len = double(dims[0].value) * double(dims[1].value);
+          } else {
+            std::vector<int64_t> axes = node.attr_ints("scan_input_axes");
+            int64_t axis = axes.empty() ? 0 : axes[0];
+            if (axis < 0) axis += rank;
+            if (axis >= 0 && axis < rank && dims[size_t(axis)].known()) len = double(dims[size_t(axis)].value);
+          }
+          if (len) trips = *len;
+        }
+      }
+    }
+  }
+  double total = 0;
+  for (const BodyCost* b : counted) {
+    if (!b) continue;
+    total += trips * value(b);
+    if (by_class)
+      for (const auto& [k, v] : before ? b->by_class_before : b->by_class_after) (*by_class)[k] += trips * v;
+  }
+  return total;
 }
 
 TensorProgram::ExtractionProblem TensorProgram::extraction_problem() const {
@@ -472,9 +556,14 @@ TensorProgram::Extraction TensorProgram::choose(const ex::Options& options) cons
   return e;
 }
 
-double TensorProgram::initial_cost() const { return total_cost(original_program_); }
+double TensorProgram::initial_cost() const {
+  // own_cost() holds the bodies as optimized; the imported program counts them as imported.
+  double total = total_cost(original_program_);
+  for (Id n : original_program_) total += body_cost(n, true) - body_cost(n, false);
+  return total;
+}
 
-std::map<std::string, double> TensorProgram::initial_cost_by_class() const { return cost_by_class(original_program_); }
+std::map<std::string, double> TensorProgram::initial_cost_by_class() const { return cost_by_class(original_program_, true); }
 
 TensorProgram::Selection TensorProgram::original_selection() const {
   Selection s;
@@ -531,7 +620,7 @@ Model TensorProgram::write(const Selection& best_node) const {
   int fresh = 0;
   auto fresh_name = [&](const std::string& base) {
     std::string nm = base;
-    while (used_names.count(nm)) nm = base + "_" + std::to_string(fresh++);
+    while (used_names.count(nm) || reserved_names_.count(nm)) nm = base + "_" + std::to_string(fresh++);
     used_names.insert(nm);
     return nm;
   };
@@ -626,8 +715,11 @@ Model TensorProgram::write(const Selection& best_node) const {
     graph.outputs.push_back(declared);
   }
   // Own ops that rules introduced need their domain imported (version 1).
-  const bool has_own_ops = std::any_of(graph.nodes.begin(), graph.nodes.end(),
-                                       [](const Node& n) { return n.domain == kEqoptDomain; });
+  // (bodies included: they were optimized with the same options).
+  bool has_own_ops = false;
+  for_each_graph(graph, [&](const Graph& sub, int) {
+    for (const Node& n : sub.nodes) has_own_ops |= n.domain == kEqoptDomain;
+  });
   if (has_own_ops && out.opset(kEqoptDomain) == 0) out.opset_imports.push_back({std::string(kEqoptDomain), 1});
   return out;
 }

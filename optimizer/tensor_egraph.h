@@ -5,11 +5,14 @@
 // Leaves: `$input{name}`, `$weight{name}` (initializers and Constant nodes), `$const{N}` (values
 // folded by the analysis), `$none` (an omitted optional input). A multi-output op's class stands
 // for the tuple of its outputs; `$out{i}` projects output i. Ops with subgraphs (If, Loop, Scan)
-// are opaque e-nodes whose extra children are the outer values their subgraphs read.
+// are e-nodes whose extra children are the outer values their subgraphs read; the bodies themselves
+// are optimized as programs of their own before import (optimizer/pipeline.cpp) and priced through
+// set_body_costs().
 #pragma once
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -132,6 +135,29 @@ class TensorProgram {
   // that must never be extracted (it failed inference, or is an own op while those are off).
   double own_cost(eg::Id n) const;
 
+  // ---- subgraph bodies (If branches, Loop and Scan bodies)
+  // The estimated cost of one run of a body, keyed by the body's address as the e-node's graph
+  // attribute holds it: `before` as the body was imported, `after` as it was optimized, with the
+  // same per op class. An op with bodies costs its own kernel plus its bodies' `after` costs
+  // (initial_cost() takes `before`): If the costlier branch (the taken one when the condition is
+  // a known constant), Loop its trip count M times the body (kDefaultTrips when M is not known),
+  // Scan the scanned length times the body (kDefaultTrips when not known). A body without an entry
+  // costs nothing.
+  struct BodyCost {
+    double before = 0, after = 0;
+    std::map<std::string, double> by_class_before, by_class_after;
+  };
+  static constexpr double kDefaultTrips = 10;
+  void set_body_costs(std::unordered_map<const Graph*, BodyCost> costs) {
+    body_costs_ = std::move(costs);
+    own_cost_.clear();
+  }
+  // The bodies' share of an e-node's cost (0 for ops without bodies); per op class into *by_class.
+  double body_cost(eg::Id n, bool before, std::map<std::string, double>* by_class = nullptr) const;
+  // Names write() must not give to values or nodes it creates (names an enclosing or nested scope
+  // defines: ONNX forbids a subgraph to redefine a name of an enclosing scope).
+  void reserve_names(std::set<std::string> names) { reserved_names_ = std::move(names); }
+
   // ---- used by the analysis
   // An op e-node's payload stands for its attributes and its number of outputs.
   struct OpAttributes {
@@ -160,6 +186,7 @@ class TensorProgram {
   void import_graph();
   // Sum of the e-nodes' own costs (each listed once).
   double total_cost(const std::vector<eg::Id>& nodes) const;
+  std::map<std::string, double> cost_by_class(const std::vector<eg::Id>& nodes, bool before) const;
 
   const Model& model_;
   ImportOptions options_;
@@ -179,6 +206,8 @@ class TensorProgram {
   bool allow_own_ops_ = true;
   std::unordered_set<eg::Id> original_nodes_;  // the imported model's e-nodes
   mutable std::unordered_map<eg::Id, double> own_cost_;
+  std::unordered_map<const Graph*, BodyCost> body_costs_;
+  std::set<std::string> reserved_names_;
 };
 
 // ------------------------------------------------------------------ the analysis
