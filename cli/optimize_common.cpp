@@ -121,7 +121,9 @@ std::string report_text(const ReportInput& in) {
   for (const auto& [role, path] : in.files) o << "  " << pad(role + ":", 18) << path << "\n";
   o << "e-graph: " << r.enodes << " e-nodes, " << r.eclasses << " e-classes; " << r.rules << " rules, " << r.iterations
     << " iterations, stop " << eg::stop_reason_name(r.stop);
-  if (r.bodies) o << "; " << r.bodies << " If/Loop/Scan bodies optimized too (e-nodes summed)";
+  if (r.bodies)
+    o << "; " << r.bodies << " If/Loop/Scan bodies optimized too (e-nodes summed; " << r.bodies - r.bodies_unproved
+      << " proved optimal)";
   o << "\n";
   o << "nodes: " << node_count(model.graph) << " -> " << node_count(r.extracted.graph) << " (target program), "
     << node_count(r.model.graph) << " (standard ONNX)\n";
@@ -189,6 +191,7 @@ nlohmann::ordered_json report_json(const ReportInput& in) {
   j["enodes"] = r.enodes;
   j["eclasses"] = r.eclasses;
   j["bodies"] = r.bodies;
+  j["bodies_unproved"] = r.bodies_unproved;
   j["nodes_before"] = node_count(model.graph);
   j["nodes_after"] = node_count(r.model.graph);
   j["nodes_target_program"] = node_count(r.extracted.graph);

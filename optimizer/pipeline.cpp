@@ -202,6 +202,14 @@ class ScopedOptimizer {
       if (!has_alternatives(program)) extract_options.extract_mode = ex::Mode::Greedy;
     }
     r.extraction = extract_for_target(program, options.cost_model, extract_options);
+    // Without a choice anywhere, the one program is the optimum.
+    if (extract_options.extract_mode == ex::Mode::Greedy && options.extract_mode != ex::Mode::Greedy) {
+      r.extraction.optimal = true;
+      r.extraction.bound = r.extraction.cost;
+    }
+    // The whole is proved optimal only when every body's extraction is too (each body is priced in
+    // its enclosing graph at what was found for it).
+    if (r.bodies_unproved) r.extraction.optimal = false;
     if (track_names_) {
       for (const std::string& n : own) --defined_[n];
       std::set<std::string> reserved;
@@ -320,6 +328,7 @@ class ScopedOptimizer {
           costs[optimized.get()] = {br.cost_before, br.cost_after, br.class_cost_before, br.class_cost_after};
           *slot = std::move(optimized);
           r.bodies += 1 + br.bodies;
+          r.bodies_unproved += br.bodies_unproved + (br.extraction.optimal ? 0 : 1);
           r.enodes += br.enodes;
           r.eclasses += br.eclasses;
           for (const auto& [rule, n] : br.fired) r.fired[rule] += n;

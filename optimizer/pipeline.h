@@ -76,6 +76,7 @@ struct OptimizeResult {
   // model's graph.
   size_t enodes = 0, eclasses = 0, rules = 0, iterations = 0;
   size_t bodies = 0;  // If/Loop/Scan bodies optimized (nested ones included)
+  size_t bodies_unproved = 0;  // ... whose extraction was not proved optimal
   eg::StopReason stop = eg::StopReason::Saturated;
   std::map<std::string, size_t> fired;  // rule -> unions it made (in bodies too)
   // Estimated seconds on the target, bodies counted as TensorProgram::BodyCost says (before: the
