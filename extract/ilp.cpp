@@ -518,6 +518,12 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
       Cbc_setParameter(model, "ratio", "0");
       Cbc_setParameter(model, "allow", "1e-7");
       Cbc_setParameter(model, "inc", "1e-7");
+      // CBC's primal heuristics and probing off: the warm start is the heuristics' answer already,
+      // and on the shared models' regions with own ops this proves optimality about 1.4x sooner
+      // (ResNet-18's three integer programs 2.1 s -> 1.5 s, MobileNetV2's 1.1 s -> 0.7 s, measured
+      // with `eqopt extract --log 1` on a 2-core machine).
+      Cbc_setParameter(model, "heur", "off");
+      Cbc_setParameter(model, "probing", "off");
       if (!start_cols.empty()) {
         const std::vector<double> ones(start_cols.size(), 1.0);
         Cbc_setMIPStartI(model, int(start_cols.size()), start_cols.data(), ones.data());
