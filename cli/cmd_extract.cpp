@@ -56,8 +56,12 @@ int cmd_extract(const std::vector<std::string>& argv) {
 
   const double gain = r.greedy_tree_cost > 0 ? 100.0 * (r.greedy_tree_cost - r.cost) / r.greedy_tree_cost : 0.0;
   if (auto out = args.value("output")) {
+    // Each needed class once, each with its own label: appended to the object's vector, since
+    // assigning by key searches an ordered_json object linearly (quadratic on large e-graphs).
     nlohmann::ordered_json choices = nlohmann::ordered_json::object();
-    for (uint32_t cls : ex::needed_classes(p, r.choice)) choices[p.class_label[cls]] = s.nodes[size_t(r.choice[cls])].id;
+    auto& entries = choices.get_ref<nlohmann::ordered_json::object_t&>();
+    for (uint32_t cls : ex::needed_classes(p, r.choice))
+      entries.emplace_back(p.class_label[cls], s.nodes[size_t(r.choice[cls])].id);
     nlohmann::ordered_json j;
     j["choices"] = std::move(choices);
     j["cost"] = r.cost;

@@ -123,7 +123,11 @@ void search_rule(const G& g, const Rewrite<G>& r, const std::vector<std::vector<
     for (size_t m = 0; m < each[i].count(); ++m) index.emplace(key_of(each[i].at(m) + 1), m);
     std::vector<Id> next;
     const uint32_t next_stride = acc_stride + 1;
-    for (size_t a = 0; a + acc_stride <= acc.size(); a += acc_stride) {
+    // The last join stops at the limit: only the first `limit` matches are kept anyway, and patterns
+    // that share no variable (two Relus anywhere) would otherwise pair every match with every other,
+    // quadratic in time and memory (a chain of 10,000 Relus: 25 million pairs).
+    const size_t max_rows = i + 1 == n_pat ? (limit > out.count() ? limit - out.count() : 0) : size_t(-1);
+    for (size_t a = 0; a + acc_stride <= acc.size() && next.size() / next_stride < max_rows; a += acc_stride) {
       const Id* av = &acc[a + i];  // vars of the partial match
       auto [lo, hi] = index.equal_range(key_of(av));
       for (auto it = lo; it != hi; ++it) {
@@ -134,6 +138,7 @@ void search_rule(const G& g, const Rewrite<G>& r, const std::vector<std::vector<
         next.insert(next.end(), acc.begin() + long(a), acc.begin() + long(a + i));  // classes so far
         next.push_back(each[i].at(it->second)[0]);
         for (uint32_t v = 0; v < nv; ++v) next.push_back(av[v] != kNoId ? av[v] : bv[v]);
+        if (next.size() / next_stride >= max_rows) break;
       }
     }
     acc.swap(next);

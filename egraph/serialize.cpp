@@ -2,6 +2,8 @@
 #include "egraph/serialize.h"
 
 #include <nlohmann/json.hpp>
+#include <string_view>
+#include <unordered_map>
 
 namespace eqopt::eg {
 
@@ -79,14 +81,23 @@ void split_serialized_op(std::string_view text, std::string& op, std::string& pa
 }
 
 std::string serialized_to_json(const SerializedEGraph& s, int indent) {
+  // An ordered_json object finds a key by linear search, so assigning node after node would be
+  // quadratic in the number of nodes; entries are appended to its vector instead, and a repeated id
+  // replaces the earlier entry's value in place, as assignment would.
   nlohmann::ordered_json nodes = nlohmann::ordered_json::object();
+  using Entries = nlohmann::ordered_json::object_t::Container;
+  Entries& entries = nodes.get_ref<nlohmann::ordered_json::object_t&>();
+  std::unordered_map<std::string_view, size_t> position;
   for (const SerializedNode& n : s.nodes) {
     nlohmann::ordered_json j;
     j["op"] = n.op;
     j["children"] = n.children;
     j["eclass"] = n.eclass;
     j["cost"] = n.cost;
-    nodes[n.id] = std::move(j);
+    if (auto [it, fresh] = position.emplace(n.id, entries.size()); !fresh)
+      entries[it->second].second = std::move(j);
+    else
+      entries.emplace_back(n.id, std::move(j));
   }
   nlohmann::ordered_json root;
   root["nodes"] = std::move(nodes);

@@ -4,7 +4,9 @@
 #include <cassert>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <set>
+#include <unordered_set>
 
 #include "interp/interpreter.h"
 #include "ir/expand.h"
@@ -624,7 +626,18 @@ Model TensorProgram::write(const Selection& best_node) const {
     used_names.insert(nm);
     return nm;
   };
-  std::function<std::string(Id)> emit = [&](Id cls) -> std::string {
+  // Emits the classes a value needs in depth-first post-order (children in order, each class once)
+  // with an explicit stack, so a model's depth never reaches the call stack. A class's name is
+  // known when it is begun (inputs, weights, classes already emitted) or once its children are.
+  struct Frame {
+    Id c, n;
+    size_t next = 0;                    // children begun so far
+    std::vector<std::string> in_names;  // the names of the children finished so far
+  };
+  std::vector<Frame> stack;
+  std::unordered_set<Id> on_stack;
+  // Begins class `cls`: returns its name when known now, else pushes its frame and returns nullopt.
+  auto begin = [&](Id cls) -> std::optional<std::string> {
     const Id c = g.find(cls);
     if (auto it = name_of.find(c); it != name_of.end()) return it->second;
     auto bn = best_node.find(c);
@@ -642,62 +655,90 @@ Model TensorProgram::write(const Selection& best_node) const {
       auto on = original_names_.find(c);
       name = fresh_name(wn != weight_names_.end() ? wn->second : on != original_names_.end() ? on->second : "eqopt_const");
       graph.initializers.push_back({name, leaf_values_.at(p), ""});
-    } else if (op == op_out_) {
-      // Emitting the tuple's op names all its used outputs, this one included.
-      emit(g.node_children(n)[0]);
-      return name_of.at(c);
     } else {
-      Node node = node_for(n);
-      const auto kids = g.node_children(n);
-      std::vector<std::string> in_names;
-      for (Id k : kids) in_names.push_back(emit(k));
-      node.inputs.assign(in_names.begin(), in_names.begin() + long(node.inputs.size()));
-      // Outer values read by subgraphs keep the names the subgraphs use; the $outer pseudo-attributes
-      // that recorded them are dropped.
-      std::vector<Attribute> attrs;
-      size_t outer_index = node.inputs.size();
-      for (const Attribute& a : node.attributes) {
-        if (a.name.rfind("$outer:", 0) != 0) {
-          attrs.push_back(a);
-          continue;
-        }
-        const std::string& want = a.s;
-        const std::string& have = in_names[outer_index++];
-        if (have == want) continue;
-        Node copy;
-        copy.op_type = "Identity";
-        copy.name = fresh_name("eqopt_outer_" + want);
-        copy.inputs = {have};
-        copy.outputs = {want};
-        used_names.insert(want);
-        graph.nodes.push_back(copy);
-      }
-      node.attributes = std::move(attrs);
-      node.name = "";
-      const size_t n_out = op_attributes(p).num_outputs;
-      const auto on = original_names_.find(c);
-      if (n_out == 1) {
-        name = fresh_name(on != original_names_.end() ? on->second : "eqopt_v");
-        node.outputs = {name};
-      } else {
-        // Name every output after the class of its $out projection, when the graph uses it.
-        node.outputs.assign(n_out, "");
-        for (Id parent : g.eclass(c).parents) {
-          if (!g.node_live(parent) || g.node_op(parent) != op_out_) continue;
-          const Id pc = g.find(parent);
-          const size_t k = size_t(std::stoul(g.payload_bytes(g.node_payload(parent))));
-          if (k >= n_out || !node.outputs[k].empty()) continue;
-          const auto pn = original_names_.find(pc);
-          node.outputs[k] = fresh_name(pn != original_names_.end() ? pn->second : "eqopt_v");
-          name_of[pc] = node.outputs[k];
-        }
-        name = fresh_name("eqopt_tuple");
-      }
-      node.name = fresh_name("eqopt_n");
-      graph.nodes.push_back(std::move(node));
+      if (!on_stack.insert(c).second) fail("extraction: the program chosen for e-class ", c, " needs its own value (a cycle)");
+      stack.push_back(Frame{c, n, 0, {}});
+      return std::nullopt;
     }
     name_of[c] = name;
     return name;
+  };
+  // Finishes the frame on top of the stack, all of whose children are named: returns its name.
+  auto finish = [&](Frame& f) -> std::string {
+    const Id c = f.c, n = f.n;
+    // Emitting the tuple's op named all its used outputs, this one included.
+    if (g.node_op(n) == op_out_) return name_of.at(c);
+    const PayloadId p = g.node_payload(n);
+    const std::vector<std::string>& in_names = f.in_names;
+    Node node = node_for(n);
+    node.inputs.assign(in_names.begin(), in_names.begin() + long(node.inputs.size()));
+    // Outer values read by subgraphs keep the names the subgraphs use; the $outer pseudo-attributes
+    // that recorded them are dropped.
+    std::vector<Attribute> attrs;
+    size_t outer_index = node.inputs.size();
+    for (const Attribute& a : node.attributes) {
+      if (a.name.rfind("$outer:", 0) != 0) {
+        attrs.push_back(a);
+        continue;
+      }
+      const std::string& want = a.s;
+      const std::string& have = in_names[outer_index++];
+      if (have == want) continue;
+      Node copy;
+      copy.op_type = "Identity";
+      copy.name = fresh_name("eqopt_outer_" + want);
+      copy.inputs = {have};
+      copy.outputs = {want};
+      used_names.insert(want);
+      graph.nodes.push_back(copy);
+    }
+    node.attributes = std::move(attrs);
+    node.name = "";
+    std::string name;
+    const size_t n_out = op_attributes(p).num_outputs;
+    const auto on = original_names_.find(c);
+    if (n_out == 1) {
+      name = fresh_name(on != original_names_.end() ? on->second : "eqopt_v");
+      node.outputs = {name};
+    } else {
+      // Name every output after the class of its $out projection, when the graph uses it.
+      node.outputs.assign(n_out, "");
+      for (Id parent : g.eclass(c).parents) {
+        if (!g.node_live(parent) || g.node_op(parent) != op_out_) continue;
+        const Id pc = g.find(parent);
+        const size_t k = size_t(std::stoul(g.payload_bytes(g.node_payload(parent))));
+        if (k >= n_out || !node.outputs[k].empty()) continue;
+        const auto pn = original_names_.find(pc);
+        node.outputs[k] = fresh_name(pn != original_names_.end() ? pn->second : "eqopt_v");
+        name_of[pc] = node.outputs[k];
+      }
+      name = fresh_name("eqopt_tuple");
+    }
+    node.name = fresh_name("eqopt_n");
+    graph.nodes.push_back(std::move(node));
+    name_of[c] = name;
+    return name;
+  };
+  auto emit = [&](Id root) -> std::string {
+    if (std::optional<std::string> known = begin(root)) return *known;
+    std::string done;
+    while (!stack.empty()) {
+      const size_t top = stack.size() - 1;
+      const Id n = stack[top].n;
+      const auto kids = g.node_children(n);
+      // A $out projection needs only its tuple.
+      const size_t wanted = g.node_op(n) == op_out_ ? 1 : kids.size();
+      if (stack[top].next < wanted) {
+        const Id k = kids[stack[top].next++];
+        if (std::optional<std::string> known = begin(k)) stack[top].in_names.push_back(std::move(*known));
+        continue;  // else the child's frame is on top now
+      }
+      done = finish(stack[top]);
+      on_stack.erase(stack[top].c);
+      stack.pop_back();
+      if (!stack.empty()) stack.back().in_names.push_back(done);
+    }
+    return done;
   };
 
   for (size_t k = 0; k < outputs_.size(); ++k) {

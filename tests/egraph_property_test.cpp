@@ -505,9 +505,32 @@ TEST(EGraphProperty, MultiPatternMatchesBruteForceJoin) {
       search_rule(b.g, r, &op_index, got);
       EXPECT_EQ(got.stride, r.stride());
       EXPECT_TRUE(same_multiset(entries(got), bf_multi(b.g, r)));
+      // A limit keeps exactly the first `limit` matches of the full join.
+      if (got.count() >= 2) {
+        const size_t limit = got.count() / 2;
+        Matches limited;
+        search_rule(b.g, r, &op_index, limited, limit);
+        EXPECT_EQ(limited.count(), limit);
+        EXPECT_TRUE(std::equal(limited.data.begin(), limited.data.end(), got.data.begin())) << "limit " << limit;
+      }
       if (HasFailure()) return;
     }
   }
+}
+
+// Patterns that share no variable pair every match with every other; with a limit the join stops
+// there instead of building all pairs (a chain of 100,000 f nodes: 10^10 of them).
+TEST(EGraphProperty, MultiPatternJoinStopsAtTheLimit) {
+  G g;
+  const OpId a = g.intern_op("a"), f = g.intern_op("f");
+  Id x = g.add(a, std::span<const Id>());
+  for (int i = 0; i < 100000; ++i) x = g.add(f, {x});
+  g.rebuild();
+  const Rewrite<G> r = make_multi_rewrite(g, "pairs", {"(f ?x)", "(f ?y)"}, {"(f ?x)", "(f ?y)"});
+  const auto op_index = build_op_index(g);
+  Matches got;
+  search_rule(g, r, &op_index, got, 1001);
+  EXPECT_EQ(got.count(), 1001u);
 }
 
 }  // namespace
