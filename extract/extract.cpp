@@ -327,6 +327,8 @@ std::optional<Choice> greedy_dag(const Problem& p) {
   std::vector<char> queued(n, 1);
   std::vector<uint64_t> s(words);
   std::vector<uint32_t> kid_index;
+  constexpr uint64_t kWorkBudget = uint64_t(1) << 30;  // words touched
+  uint64_t merge_work = 0;
   while (!work.empty()) {
     const uint32_t ci = work.back();
     work.pop_back();
@@ -345,6 +347,10 @@ std::optional<Choice> greedy_dag(const Problem& p) {
         kid_index.push_back(ki);
       }
       if (!ready) continue;
+      // On long chains every set holds the chain below it, so the work is quadratic in the depth:
+      // past a budget (about a second) the DAG greedy gives up as it does past its memory cap.
+      merge_work += (kid_index.size() + 2) * words;
+      if (merge_work > kWorkBudget) return std::nullopt;
       std::fill(s.begin(), s.end(), 0);
       for (uint32_t ki : kid_index)
         for (size_t w = 0; w < words; ++w) s[w] |= sets[ki][w];

@@ -78,7 +78,8 @@ double tree_cost(const Problem& p, const Choice& c);
 Choice greedy_tree(const Problem& p);
 // extraction-gym's "faster greedy DAG": per class, the node whose set of needed classes (its own
 // and those of its children's sets, merged) has the least total cost. nullopt when the sets would
-// take more than 256 MB, or when the result is cyclic or incomplete.
+// take more than 256 MB or their merging more than 2^30 word operations (long chains), or when the
+// result is cyclic or incomplete.
 std::optional<Choice> greedy_dag(const Problem& p);
 // First-improvement local search over single-class switches judged by the exact DAG cost; stops
 // when no switch lowers the cost or after about `budget` class visits. `start` must be
