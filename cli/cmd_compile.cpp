@@ -53,6 +53,7 @@ int cmd_compile(const std::vector<std::string>& argv) {
   const Model model = load_model(model_path);
   const double load_ms = ms_since(t0);
   setup.options.time_used_s = ms_since(start) / 1e3;  // rules and model loading count against the budget
+  setup.options.export_reserve_s = 0.1 + 2 * load_ms / 1e3;  // writing model.onnx and program.onnx takes about as long as reading
   const opt::OptimizeResult r = opt::optimize_model(model, setup.rules, setup.options);
 
   namespace fs = std::filesystem;

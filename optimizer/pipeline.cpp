@@ -36,9 +36,9 @@ std::vector<rules::Rule> rules_for_target(const std::vector<rules::Rule>& rules,
 
 namespace {
 
-// What the budget leaves for extraction and export once saturation has run: extraction needs a
-// little for its heuristics and export for writing the model.
-constexpr double kExtractReserveS = 0.5, kExportReserveS = 0.2;
+// What the budget leaves for extraction once saturation has run (its heuristics, and some time for
+// the exact extraction).
+constexpr double kExtractReserveS = 0.5;
 
 double seconds_left(const OptimizeOptions& o, Clock::time_point start) {
   return o.time_budget_s - o.time_used_s - ms_since(start) / 1e3;
@@ -180,7 +180,7 @@ class ScopedOptimizer {
     const std::string target = options.cost_model ? options.cost_model->name() : "cpu";
     OptimizeOptions limited = options;
     limited.time_limit_s =
-        std::max(0.02, std::min(options.time_limit_s, seconds_left(options, start_) - kExtractReserveS - kExportReserveS));
+        std::max(0.02, std::min(options.time_limit_s, seconds_left(options, start_) - kExtractReserveS - options.export_reserve_s));
     const SaturationStats s = saturate(program, rules_, limited);
     r.saturate_ms += ms_since(t1);
     r.rules = s.rules;
@@ -193,7 +193,7 @@ class ScopedOptimizer {
     const auto t2 = Clock::now();
     OptimizeOptions extract_options = options;
     extract_options.extract_time_limit_s =
-        std::max(0.02, std::min(options.extract_time_limit_s, seconds_left(options, start_) - kExportReserveS));
+        std::max(0.02, std::min(options.extract_time_limit_s, seconds_left(options, start_) - options.export_reserve_s));
     if (!top) {
       // Many bodies are a few nodes that no rule touched: with no class offering a choice the
       // greedy answer is the only one, and the integer program (a child process) is skipped.

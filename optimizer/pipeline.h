@@ -27,6 +27,9 @@ struct OptimizeOptions {
   // (loading the model), counted against the budget.
   double time_budget_s = 2.0;
   double time_used_s = 0;
+  // Kept for what follows optimize_model: export and writing the files (the CLI sets it from the
+  // time loading took, since writing a model takes about as long as reading it).
+  double export_reserve_s = 0.2;
   // Saturation limits (the time limit is further capped by the budget).
   size_t max_iterations = 20;
   size_t max_nodes = 100000;
