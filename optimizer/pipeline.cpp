@@ -41,7 +41,7 @@ namespace {
 constexpr double kExtractReserveS = 0.5;
 
 // Less a margin for what no phase measures: writing the reports, freeing the e-graph, exiting.
-constexpr double kMarginS = 0.1;
+constexpr double kMarginS = 0.2;
 double seconds_left(const OptimizeOptions& o, Clock::time_point start) {
   return o.time_budget_s - kMarginS - o.time_used_s - ms_since(start) / 1e3;
 }
