@@ -20,12 +20,14 @@ Reads an e-graph in the egraph-serialize JSON format ({"nodes": {id: {"op", "chi
 "eclass", "cost"}}, "root_eclasses": [...]}) and chooses one node per needed e-class so that the
 program reachable from the roots is acyclic and costs least, each node paid once (DAG cost).
 Reports the tree-greedy choice (its DAG cost and its cost as a tree), the DAG-greedy choice, the
-best of them after local search, and the exact integer program (CBC) with its status and bound.
+best of them after local search, and the exact extraction with its status, bound and sub-problems.
 
-  --mode M            auto (default): heuristics, then the ILP if the e-graph is small enough;
-                      exact: always the ILP; greedy: heuristics only
-  --time-limit S      ILP time limit in seconds (default 10; CBC may overrun it in its root node)
-  --exact-max-nodes N auto runs the ILP only up to N nodes reachable from the roots (default 20000)
+  --mode M            auto (default): heuristics, then the exact extraction (the e-graph cut into
+                      independent sub-problems, each solved exactly, CBC for the hard ones) if the
+                      e-graph is not too large; exact: always it; greedy: heuristics only
+  --time-limit S      time limit of the exact extraction in seconds (default 10)
+  --exact-max-nodes N auto runs the exact extraction only up to N nodes reachable from the roots
+                      (default 200000)
   --log N             N > 0: one line per sub-problem of the exact extraction on stderr; N > 1: CBC's log
   --json              print the report as JSON
   -o, --output FILE   write the choice as {"choices": {"<eclass>": "<node id>"}, "cost": X}
