@@ -196,7 +196,7 @@ struct SolveOutcome {
 
 template <class T>
 void append_bytes(std::string& out, const T* data, size_t n) {
-  out.append(reinterpret_cast<const char*>(data), n * sizeof(T));
+  if (n) out.append(reinterpret_cast<const char*>(data), n * sizeof(T));
 }
 
 // Runs `solve` in a forked child and returns what it filled in; a child that dies is reported in
@@ -245,8 +245,8 @@ SolveOutcome solve_isolated(const std::function<void(SolveOutcome&)>& solve,
   o.secondary = head[6];
   o.best.resize(sizes[0]);
   o.col.resize(sizes[1]);
-  std::memcpy(o.best.data(), bytes.data() + fixed, sizes[0] * sizeof(double));
-  std::memcpy(o.col.data(), bytes.data() + fixed + sizes[0] * sizeof(double), sizes[1] * sizeof(double));
+  if (sizes[0]) std::memcpy(o.best.data(), bytes.data() + fixed, sizes[0] * sizeof(double));
+  if (sizes[1]) std::memcpy(o.col.data(), bytes.data() + fixed + sizes[0] * sizeof(double), sizes[1] * sizeof(double));
   return o;
 }
 
