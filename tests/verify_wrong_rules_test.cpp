@@ -57,6 +57,16 @@ TEST(VerifyProver, ElementwiseRuleIsProvedForAllShapes) {
   EXPECT_NE(r.detail.find("all shapes"), std::string::npos) << r.detail;
 }
 
+TEST(VerifyProver, RulesOverComparisonResultsAreDecided) {
+  // A comparison's result is a Bool: the solver compares the two sides as Bools (subtracting them
+  // crashed Z3's simplifier). Not(a < b) is a >= b, not a > b (they differ where a == b).
+  const VerifyResult wrong = verify_rule(one_rule("rule t:\n  (Not (Less ?a ?b)) => (Greater ?a ?b)\n"));
+  EXPECT_EQ(wrong.verdict, Verdict::Refuted) << wrong.detail;
+  EXPECT_NE(wrong.counterexample.find("instance:"), std::string::npos) << wrong.counterexample;
+  const VerifyResult right = verify_rule(one_rule("rule t:\n  (Not (Less ?a ?b)) => (GreaterOrEqual ?a ?b)\n"));
+  EXPECT_EQ(right.verdict, Verdict::Proved) << right.detail;
+}
+
 TEST(VerifyProver, MatMulAssociativityIsProvedOnInstances) {
   const VerifyResult r = verify_rule(
       one_rule("rule t:\n  (MatMul (MatMul ?a ?b) ?c) => (MatMul ?a (MatMul ?b ?c))\n"
