@@ -3,6 +3,8 @@
 // keep fusions away from graphs they do not fit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <map>
 
@@ -139,13 +141,19 @@ Optimized expect_fusion(const Net& net, const std::string& rule, const std::stri
                         bool standard_only = false) {
   Optimized r = optimize(net.m, standard_only);
   EXPECT_GT(r.fired(rule), 0u) << rule << " did not fire";
-  if (!op.empty()) EXPECT_GE(count(r.extracted, op), 1) << op << " not extracted";
+  if (!op.empty()) {
+    EXPECT_GE(count(r.extracted, op), 1) << op << " not extracted";
+  }
   expect_same_outputs(net, r.exported);
   return r;
 }
 
 // The rule did not fire (a guard refused the graph), and the result still computes the same.
 void expect_no_fusion(const Net& net, const std::string& rule) {
+  // A misspelled name would never fire: the rule must exist.
+  const auto& all = fusion_rules();
+  EXPECT_TRUE(std::any_of(all.begin(), all.end(), [&](const rules::Rule& r) { return r.name == rule; }))
+      << rule << " is not a rule of ruledb/fusion.rules";
   const Optimized r = optimize(net.m);
   EXPECT_EQ(r.fired(rule), 0u) << rule << " fired";
   expect_same_outputs(net, r.exported);

@@ -113,7 +113,7 @@ std::string test_name(const testing::TestParamInfo<std::string>& info) {
 }  // namespace
 
 TEST(LayoutRules, AllRulesCompile) {
-  if (!has_conv_nhwc()) GTEST_SKIP() << "eqopt.ConvNHWC is not a registered op yet; conv-nhwc rules cannot compile";
+  ASSERT_TRUE(has_conv_nhwc()) << "eqopt.ConvNHWC must be a registered op (ir/ops/eqopt_ops.cpp)";
   const std::vector<rules::Rule> all = rules::load_rule_file(layout_path());
   ASSERT_GE(all.size(), 60u);
   for (const rules::Rule& r : all) {
@@ -136,7 +136,9 @@ class LayoutRule : public testing::TestWithParam<std::string> {};
 
 TEST_P(LayoutRule, SidesAgreeAndTheRuleJoinsThem) {
   const rules::Rule& r = find_rule(GetParam());
-  if (uses_conv_nhwc(r) && !has_conv_nhwc()) GTEST_SKIP() << "eqopt.ConvNHWC is not a registered op yet";
+  if (uses_conv_nhwc(r)) {
+    ASSERT_TRUE(has_conv_nhwc()) << "eqopt.ConvNHWC must be a registered op (ir/ops/eqopt_ops.cpp)";
+  }
   const RuleCheck c = check_rule(r, bindings_for(r), 1e-5, 1e-6);
   EXPECT_LE(c.max_error, 1.0) << c.detail;
   EXPECT_FALSE(c.joined_before) << "the two sides are one term before the rule runs";
@@ -189,7 +191,7 @@ TEST(LayoutRules, ConcatAxisFollowsTheTranspose) {
 TEST(LayoutRules, NhwcConvChainHasOneTransposeAtTheEnd) {
   // NHWC input (as TensorFlow exports give it), two NCHW convolutions with a Relu between: the
   // rules prove it equal to two NHWC convolutions and one Transpose at the end.
-  if (!has_conv_nhwc()) GTEST_SKIP() << "eqopt.ConvNHWC is not a registered op yet";
+  ASSERT_TRUE(has_conv_nhwc()) << "eqopt.ConvNHWC must be a registered op (ir/ops/eqopt_ops.cpp)";
   const auto eq = rules::parse_rules(R"(
     rule chain:
       (Conv{*=?k} (Relu (Conv{*=?k} (Transpose{perm=[0, 3, 1, 2]} ?y) ?w1 ?b1)) ?w2 ?b2)
@@ -208,7 +210,7 @@ TEST(LayoutRules, NhwcConvChainHasOneTransposeAtTheEnd) {
 
 TEST(LayoutRules, AnNchwModelGetsNoNhwcConv) {
   // Without NHWC data there is nothing to gain: the NHWC form is not introduced.
-  if (!has_conv_nhwc()) GTEST_SKIP() << "eqopt.ConvNHWC is not a registered op yet";
+  ASSERT_TRUE(has_conv_nhwc()) << "eqopt.ConvNHWC must be a registered op (ir/ops/eqopt_ops.cpp)";
   const auto eq = rules::parse_rules(R"(
     rule chain:
       (Conv{*=?k} ?x ?w ?b) => (Transpose{perm=[0, 3, 1, 2]} (eqopt.ConvNHWC{*=?k} (Transpose{perm=[0, 2, 3, 1]} ?x) ?w ?b))
