@@ -200,7 +200,7 @@ struct RegionAnswer {
 
 // Solves one region's problem: see the file comment, step 4.
 RegionAnswer solve_region(const Local& l, const std::vector<char>& must, const Choice* warm, const ExactOptions& o,
-                          Clock::time_point deadline, ExactResult& stats) {
+                          Clock::time_point deadline, ExactResult& stats, std::string& notes) {
   const Problem& p = l.p;
   RegionAnswer a;
   // Combinations over the classes (capped) and whether every class has one node.
@@ -270,7 +270,7 @@ RegionAnswer solve_region(const Local& l, const std::vector<char>& must, const C
       ilp = std::move(again);
     }
   }
-  stats.notes += ilp.status.rfind("optimal", 0) == 0 ? "" : "; a sub-problem's integer program: " + ilp.status;
+  if (ilp.status.rfind("optimal", 0) != 0) notes += "; a sub-problem's integer program: " + ilp.status;
   ++stats.ilp_subproblems;
   stats.largest_ilp = std::max(stats.largest_ilp, ilp.cols);
   if (ilp.feasible && ilp.cost <= best_cost) {
@@ -309,10 +309,7 @@ ExactResult solve_decomposed(const Problem& p, const ExactOptions& o, Clock::tim
   // 1. Reduction.
   std::vector<int32_t> dominator;
   const std::vector<char> keep = detail::kept_nodes(p, buildable, true, dominator);
-  std::vector<int32_t> free_node(C, -1);
-  for (uint32_t n = 0; n < N; ++n)
-    if (keep[n] && p.node_children[n].empty() && p.node_cost[n] == 0 && free_node[p.node_class[n]] < 0)
-      free_node[p.node_class[n]] = int32_t(n);
+  const std::vector<int32_t> free_node = detail::free_nodes(p, keep);
 
   // Active classes: reachable from the roots through kept nodes, not free. Dense indices.
   std::vector<int32_t> act(C, -1);
@@ -490,6 +487,7 @@ ExactResult solve_decomposed(const Problem& p, const ExactOptions& o, Clock::tim
   std::vector<uint32_t> chosen_kept;        // scratch
   double gap = 0;
   bool all_optimal = true;
+  std::string notes;  // what went wrong in sub-problems' integer programs, for the status
   Choice stitched(C, -1);
   for (uint32_t rr : region_roots) {
     const std::vector<uint32_t>& mem = members[rr];
@@ -579,7 +577,7 @@ ExactResult solve_decomposed(const Problem& p, const ExactOptions& o, Clock::tim
       }
     }
     const auto region_start = Clock::now();
-    const RegionAnswer a = solve_region(l, local_must, warm_ptr, o, deadline, res);
+    const RegionAnswer a = solve_region(l, local_must, warm_ptr, o, deadline, res, notes);
     if (o.log_level > 0 && l.p.num_nodes() > l.p.num_classes())
       std::fprintf(stderr, "region %s: %zu classes, %zu nodes, %s, found %.6g, bound %.6g, %.3f s\n",
                    rr == V ? "top" : detail::class_name(p, cls_of[rr]).c_str(), l.p.num_classes(), l.p.num_nodes(),
@@ -609,7 +607,7 @@ ExactResult solve_decomposed(const Problem& p, const ExactOptions& o, Clock::tim
   res.feasible = true;
   res.optimal = all_optimal;
   res.bound = all_optimal ? res.cost : std::max(0.0, res.cost - gap);
-  res.status = all_optimal ? "optimal" : str_cat("not proved (gap ", res.cost - res.bound, ")");
+  res.status = (all_optimal ? "optimal" : str_cat("not proved (gap ", res.cost - res.bound, ")")) + notes;
   return res;
 }
 
@@ -620,7 +618,6 @@ ExactResult extract_exact(const Problem& p, const ExactOptions& options) {
   const auto t0 = Clock::now();
   const auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::max(0.0, options.time_limit_s)));
   ExactResult res = solve_decomposed(p, options, deadline);
-  if (!res.notes.empty() && res.feasible) res.status += res.notes;
   res.seconds = seconds_between(t0, Clock::now());
   return res;
 }

@@ -22,6 +22,10 @@ std::string class_name(const Problem& p, uint32_t cls);
 // component of each vertex, and their number in `count`.
 std::vector<uint32_t> strongly_connected(const std::vector<std::vector<uint32_t>>& adj, uint32_t& count);
 
+// Per class, its first node with `keep` set, no children and cost 0 (a weight, a constant, an
+// input), or -1. Such a class is free: it costs nothing and closes no cycle whichever parent uses it.
+std::vector<int32_t> free_nodes(const Problem& p, const std::vector<char>& keep);
+
 // The nodes an exact extractor needs to consider (each step keeps an optimal solution): extractable
 // nodes whose children all have an acyclic program (`buildable`, from greedy_tree), less, with
 // `drop_dominated`, every node m for which a node n of the same class costs no more and has a subset

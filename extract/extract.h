@@ -146,7 +146,6 @@ struct ExactResult {
   double seconds = 0;
   std::string status;     // "optimal", "not proved (gap G)", "infeasible: ...", then what went wrong
                           // in a sub-problem's integer program, if anything
-  std::string notes;      // (what is appended to status)
 };
 ExactResult extract_exact(const Problem& p, const ExactOptions& options);
 

@@ -118,6 +118,14 @@ std::vector<uint32_t> detail::strongly_connected(const std::vector<std::vector<u
   return comp;
 }
 
+std::vector<int32_t> detail::free_nodes(const Problem& p, const std::vector<char>& keep) {
+  std::vector<int32_t> free(p.num_classes(), -1);
+  for (uint32_t n = 0; n < p.num_nodes(); ++n)
+    if (keep[n] && p.node_children[n].empty() && p.node_cost[n] == 0 && free[p.node_class[n]] < 0)
+      free[p.node_class[n]] = int32_t(n);
+  return free;
+}
+
 std::vector<char> detail::kept_nodes(const Problem& p, const Choice& buildable, bool drop_dominated,
                                      std::vector<int32_t>& dominator) {
   const size_t C = p.num_classes(), N = p.num_nodes();
@@ -129,11 +137,8 @@ std::vector<char> detail::kept_nodes(const Problem& p, const Choice& buildable, 
   }
   dominator.assign(N, -1);
   if (!drop_dominated) return keep;
-  // A class with a kept node of cost 0 and no children costs nothing and closes no cycle whichever
-  // parent uses it, so it is left out of the child sets compared below.
-  std::vector<char> free_class(C, 0);
-  for (uint32_t n = 0; n < N; ++n)
-    if (keep[n] && p.node_children[n].empty() && p.node_cost[n] == 0) free_class[p.node_class[n]] = 1;
+  // Free classes are left out of the child sets compared below.
+  const std::vector<int32_t> free = free_nodes(p, keep);
   std::vector<std::vector<uint32_t>> kid_set(N);
   std::vector<uint32_t> nodes;
   for (uint32_t cls = 0; cls < C; ++cls) {
@@ -144,7 +149,7 @@ std::vector<char> detail::kept_nodes(const Problem& p, const Choice& buildable, 
     for (uint32_t n : nodes) {
       kid_set[n].clear();
       for (uint32_t k : p.node_children[n])
-        if (!free_class[k]) kid_set[n].push_back(k);
+        if (free[k] < 0) kid_set[n].push_back(k);
       std::sort(kid_set[n].begin(), kid_set[n].end());
       kid_set[n].erase(std::unique(kid_set[n].begin(), kid_set[n].end()), kid_set[n].end());
     }
@@ -418,14 +423,10 @@ IlpResult extract_ilp(const Problem& p, const IlpOptions& options) {
     Choice mapped = *warm;
     for (uint32_t cls : needed_classes(p, *warm)) mapped[cls] = int32_t(surviving(uint32_t((*warm)[cls])));
     bool ok = true;
-    // A dominator may use a free class (a childless node of cost 0) that the warm start left out.
+    // A dominator may use a free class that the warm start left out.
+    const std::vector<int32_t> free = detail::free_nodes(p, keep);
     for (uint32_t cls = 0; cls < C; ++cls)
-      if (mapped[cls] < 0)
-        for (uint32_t n : p.class_nodes[cls])
-          if (keep[n] && p.node_children[n].empty() && p.node_cost[n] == 0) {
-            mapped[cls] = int32_t(n);
-            break;
-          }
+      if (mapped[cls] < 0) mapped[cls] = free[cls];
     for (uint32_t cls : needed_classes(p, mapped)) {
       const int j = mapped[cls] < 0 ? -1 : col_of[size_t(mapped[cls])];
       if (j < 0) ok = false;

@@ -126,27 +126,6 @@ std::set<std::string> defined_names(const Graph& g) {
   return names;
 }
 
-// Whether some e-class offers extraction a choice: two or more extractable e-nodes and no free leaf
-// (a weight or constant, which is always the best choice).
-bool has_alternatives(const TensorProgram& program) {
-  const TensorEGraph& g = program.egraph();
-  bool found = false;
-  g.for_each_class([&](eg::Id c) {
-    if (found) return;
-    size_t valid = 0;
-    bool free_leaf = false;
-    for (eg::Id n : g.eclass(c).nodes) {
-      const double cost = program.own_cost(n);
-      if (cost < 0) continue;
-      ++valid;
-      const eg::OpId op = g.node_op(n);
-      free_leaf |= program.is_leaf_op(op) && op != program.op_out() && cost == 0;
-    }
-    found = valid > 1 && !free_leaf;
-  });
-  return found;
-}
-
 // One optimization of a model and, first, of every body it holds. Bodies are optimized bottom-up,
 // each as a model of its own; names are kept unique across scopes (ONNX forbids a body to redefine
 // a name of an enclosing scope) through a count of the scopes that define each name.
@@ -196,19 +175,9 @@ class ScopedOptimizer {
     OptimizeOptions extract_options = options;
     extract_options.extract_time_limit_s =
         std::max(0.02, std::min(options.extract_time_limit_s, seconds_left(options, start_) - options.export_reserve_s));
-    if (!top) {
-      // Many bodies are a few nodes that no rule touched: with no class offering a choice the
-      // greedy answer is the only one, and the integer program (a child process) is skipped.
-      program.set_cost_model(model_or_cpu(options.cost_model));
-      program.allow_own_ops(options.own_ops);
-      if (!has_alternatives(program)) extract_options.extract_mode = ex::Mode::Greedy;
-    }
+    // (A body without any choice costs no integer program: the exact extraction solves its
+    // sub-problems by inspection, in this process, and proves the one program optimal.)
     r.extraction = extract_for_target(program, options.cost_model, extract_options);
-    // Without a choice anywhere, the one program is the optimum.
-    if (extract_options.extract_mode == ex::Mode::Greedy && options.extract_mode != ex::Mode::Greedy) {
-      r.extraction.optimal = true;
-      r.extraction.bound = r.extraction.cost;
-    }
     // The whole is proved optimal only when every body's extraction is too (each body is priced in
     // its enclosing graph at what was found for it).
     if (r.bodies_unproved) r.extraction.optimal = false;
