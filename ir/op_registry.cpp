@@ -93,6 +93,55 @@ int64_t InferContext::normalize_axis(int64_t axis, int64_t rank, std::string_vie
   return axis < 0 ? axis + rank : axis;
 }
 
+// ---------------------------------------------------------------- schema
+
+std::vector<DType> DTypeSet::list() const {
+  std::vector<DType> r;
+  for (int32_t t = 0; t < 32; ++t)
+    if (bits_ & (uint32_t(1) << t)) r.push_back(DType(t));
+  return r;
+}
+
+std::string DTypeSet::str() const {
+  std::string s;
+  for (DType t : list()) s += (s.empty() ? "" : ", ") + std::string(dtype_short_name(t));
+  return s;
+}
+
+std::string_view op_class_name(OpClass c) {
+  switch (c) {
+    case OpClass::Conv: return "conv";
+    case OpClass::MatMul: return "matmul";
+    case OpClass::Activation: return "activation";
+    case OpClass::Normalization: return "normalization";
+    case OpClass::Pooling: return "pooling";
+    case OpClass::Softmax: return "softmax";
+    case OpClass::Reduction: return "reduction";
+    case OpClass::Data: return "data";
+    case OpClass::Elementwise: return "elementwise";
+    case OpClass::Control: return "control";
+    case OpClass::Other: return "other";
+  }
+  return "other";
+}
+
+const AttrSpec* OpSchema::attr(std::string_view attr_name) const {
+  for (const AttrSpec& a : attrs)
+    if (a.name == attr_name) return &a;
+  return nullptr;
+}
+
+namespace {
+const ValueSpec* spec_at(const std::vector<ValueSpec>& specs, size_t i) {
+  if (i < specs.size()) return &specs[i];
+  if (!specs.empty() && specs.back().presence == ValueSpec::Presence::Variadic) return &specs.back();
+  return nullptr;
+}
+}  // namespace
+
+const ValueSpec* OpSchema::input(size_t i) const { return spec_at(inputs, i); }
+const ValueSpec* OpSchema::output(size_t i) const { return spec_at(outputs, i); }
+
 // ---------------------------------------------------------------- registry
 
 const OpRegistry& OpRegistry::global() {

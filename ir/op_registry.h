@@ -1,4 +1,8 @@
-// The table of operators eqopt understands: arity and a shape/dtype inference function per op.
+// The table of operators eqopt understands. An op's schema is the one home of every fact about it:
+// arity, inputs and outputs with their element types, attributes with their types, defaults and a
+// small domain of values to try, inference, definition in standard ops, cost class and FLOPs, the
+// opset versions where its meaning changed, and elementwise/broadcasting properties. The cost model,
+// export, the FLOP counter, the verifier and the linter read these facts here (docs/adding-an-op.md).
 //
 // Inference works on partial information: dims may be symbolic or unknown, and an input's value is
 // known only when it is a constant (or computed from constants). The reference interpreter calls the
@@ -6,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,6 +18,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "ir/op_id.h"
 
 namespace eqopt {
 
@@ -21,6 +27,73 @@ using InferFn = void (*)(InferContext&);
 class ExpandContext;  // ir/expand.h
 // Writes one node as default-domain ONNX nodes (its definition in standard ops).
 using ExpandFn = void (*)(ExpandContext&);
+
+// A set of element types.
+class DTypeSet {
+ public:
+  constexpr DTypeSet() = default;
+  constexpr DTypeSet(std::initializer_list<DType> types) {
+    for (DType t : types) bits_ |= bit(t);
+  }
+  constexpr bool contains(DType t) const { return (bits_ & bit(t)) != 0; }
+  constexpr bool empty() const { return bits_ == 0; }
+  constexpr DTypeSet operator|(DTypeSet o) const { return from_bits(bits_ | o.bits_); }
+  constexpr DTypeSet operator&(DTypeSet o) const { return from_bits(bits_ & o.bits_); }
+  constexpr bool operator==(const DTypeSet&) const = default;
+  // The members in DType order.
+  std::vector<DType> list() const;
+  std::string str() const;  // "float32, float16"
+
+ private:
+  static constexpr uint32_t bit(DType t) { return uint32_t(1) << uint32_t(int32_t(t) & 31); }
+  static constexpr DTypeSet from_bits(uint32_t b) {
+    DTypeSet s;
+    s.bits_ = b;
+    return s;
+  }
+  uint32_t bits_ = 0;
+};
+
+// One input or output of an op.
+struct ValueSpec {
+  enum class Presence { Required, Optional, Variadic };
+  std::string name;
+  DTypeSet dtypes;  // the element types it may have
+  Presence presence = Presence::Required;
+  // Inputs only: the value must be known when the node is inferred or lowered (a shape, axes, pads,
+  // Slice's starts, TopK's k): the verifier supplies it as a value, not as an unknown tensor.
+  bool constant = false;
+};
+
+// One attribute of an op.
+struct AttrSpec {
+  std::string name;
+  Attribute::Kind kind = Attribute::Kind::Int;
+  bool required = false;
+  std::optional<Attribute> default_value;
+  // A small domain of values the verifier draws instances from (kernel shapes, strides, pads, axes,
+  // perms, ...). Empty: the default (when there is one) is the only value tried.
+  std::vector<Attribute> try_values;
+};
+
+// The class of an op for cost models, efficiency factors and reports.
+enum class OpClass { Conv, MatMul, Activation, Normalization, Pooling, Softmax, Reduction, Data, Elementwise, Control, Other };
+std::string_view op_class_name(OpClass c);  // "conv", "matmul", ..., "other"
+
+// Floating-point operations of one node with the given input and output types; nullopt when a
+// needed dim is unknown or the op's work is not counted.
+using FlopsFn = std::optional<int64_t> (*)(const Node& node, const std::vector<TensorType>& in,
+                                          const std::vector<TensorType>& out);
+
+// A change of an op's meaning or signature at opset `version` (ONNX's Changelog.md): raising a
+// model's opset across it is safe only when `affects` says the node is untouched. `rank` is the
+// rank of the node's first input (-1 when unknown); `from` is the model's opset before raising.
+// `affects` == nullptr: every node of the op is affected.
+struct OpsetChange {
+  int64_t version = 0;
+  std::string what;
+  bool (*affects)(const Node& node, int64_t rank, int64_t from) = nullptr;
+};
 
 struct OpSchema {
   std::string domain;  // "" for the default ONNX domain
@@ -37,6 +110,33 @@ struct OpSchema {
   // run through it in the interpreter and are replaced by it on export; standard ops newer than a
   // model's opset use it when the opset cannot be raised.
   ExpandFn expand = nullptr;
+
+  // ---- Signature (checked against ONNX's own schemas for the ops ONNX 1.12 knows) ----
+  std::vector<ValueSpec> inputs;   // a Variadic entry, if any, is the last
+  std::vector<ValueSpec> outputs;
+  std::vector<AttrSpec> attrs;
+
+  // ---- Cost and FLOPs ----
+  OpClass op_class = OpClass::Other;
+  // Only relabels a buffer (Reshape, Flatten, Squeeze, Unsqueeze, Identity): costs a view.
+  bool view = false;
+  FlopsFn flops = nullptr;  // nullptr: not counted
+
+  // ---- Opset history (default-domain ops) ----
+  int64_t since_version = 1;          // the first opset that has the op
+  std::vector<OpsetChange> changes;   // from opset 7 on; changes that only add types are left out
+
+  // ---- Algebraic properties ----
+  // The output at an index depends only on the inputs' elements at the (broadcast) same index.
+  bool elementwise = false;
+  // The inputs broadcast multidirectionally (numpy rules).
+  bool broadcasts = false;
+
+  OpId id() const { return OpId(domain, name); }
+  const AttrSpec* attr(std::string_view attr_name) const;
+  // The spec of input i (the variadic last entry covers every later index), or nullptr.
+  const ValueSpec* input(size_t i) const;
+  const ValueSpec* output(size_t i) const;
 };
 
 // Infers the output types of a subgraph (If/Loop bodies) given its formal input types; outer-scope
@@ -105,6 +205,7 @@ class OpRegistry {
 
   void add(OpSchema schema);
   const OpSchema* find(std::string_view domain, std::string_view name) const;
+  const OpSchema* find(const OpId& id) const { return find(id.domain, id.name); }
   // For registration functions that add to an op registered elsewhere (e.g. its definition).
   OpSchema* find_mutable(std::string_view domain, std::string_view name);
   std::vector<const OpSchema*> all() const;
