@@ -2,10 +2,12 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/cpu_backend.h"
 #include "interp/feeds.h"
 #include "interp/interpreter.h"
 #include "onnx_io/onnx_io.h"
@@ -14,9 +16,15 @@ namespace eqopt::cli {
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: eqopt run MODEL [--input NAME=FILE]... [--input-shape NAME=DIMS]... [--out DIR] [--seed N]
+constexpr const char* kHelp = R"(usage: eqopt run MODEL|DIR|PLAN [--backend interp|cpu] [--threads N] [--input NAME=FILE]...
+                 [--input-shape NAME=DIMS]... [--out DIR] [--seed N]
 
-Runs MODEL on the reference interpreter and prints each output's type and summary statistics.
+Runs a model and prints each output's type and summary statistics. MODEL runs on the reference
+interpreter, or with --backend cpu compiled for the CPU runtime (oneDNN) first; a compiled folder
+(eqopt MODEL --target cpu -o DIR) or a plan file runs on the CPU runtime.
+
+  --backend B              interp (default for a model) or cpu
+  --threads N              threads of the CPU runtime (default 0: all cores)
 
   --input NAME=FILE        value of input NAME from a .npy file or a TensorProto .pb file (repeatable)
   --input-shape NAME=DIMS  shape for a dynamic input that gets random values, e.g. x=1x3x224x224
@@ -53,13 +61,17 @@ void print_summary(const std::string& name, const Tensor& t) {
 int cmd_run(const std::vector<std::string>& argv) {
   Args args("run", argv,
             {{"help"}, {"input", true, true}, {"input-shape", true, true}, {"out", true}, {"seed", true},
-             {"save-inputs"}});
+             {"save-inputs"}, {"backend", true}, {"threads", true}});
   if (args.flag("help")) {
     std::cout << kHelp;
     return 0;
   }
   args.expect_positional(1, "MODEL");
-  const Model model = load_model(args.positional()[0]);
+  const std::string path = args.positional()[0];
+  const std::string backend = args.value("backend").value_or(plan_path_of(path).empty() ? "interp" : "cpu");
+  if (backend != "interp" && backend != "cpu") fail("--backend is interp or cpu, got '", backend, "'");
+  if (backend == "interp" && !plan_path_of(path).empty()) fail(path, ": a compiled plan runs on the cpu backend");
+  const int threads = threads_option(args.value("threads").value_or("0"));
   std::map<std::string, Tensor> given;
   for (const std::string& v : args.values("input")) {
     auto [name, file] = split_assignment(v, "input");
@@ -69,24 +81,39 @@ int cmd_run(const std::vector<std::string>& argv) {
   FeedOptions fo;
   fo.seed = uint64_t(args.integer("seed", 0));
   fo.input_dims = parse_input_shapes(args.values("input-shape"));
-  const auto feeds = make_feeds(model, given, fo);
-  Interpreter interp(model);
+  std::optional<Model> model;
+  std::unique_ptr<rt::Session> session;
+  std::map<std::string, Tensor> feeds;
+  if (backend == "cpu") {
+    lower::CpuCompileOptions co;
+    co.input_dims = fo.input_dims;
+    for (const auto& [name, t] : given) co.input_dims[name] = dims_of(t.shape());
+    lower::CpuCompileReport report;
+    session = open_cpu_session(path, co, rt::SessionOptions{threads, false}, &report);
+    if (report.kernels > 0) std::cout << compile_report_text(report);
+    model = stand_in_model(*session);
+    fo.input_dims.clear();
+  } else {
+    model = load_model(path);
+  }
+  feeds = make_feeds(*model, given, fo);
+  std::optional<Interpreter> interp;
+  if (!session) interp.emplace(*model);
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<Tensor> outputs = interp.run(feeds);
+  const std::vector<Tensor> outputs = session ? session->run(feeds) : interp->run(feeds);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-
   std::cout << "inputs:\n";
   for (const auto& [name, t] : feeds) print_summary(name, t);
   std::cout << "outputs:\n";
-  for (size_t k = 0; k < outputs.size(); ++k) print_summary(model.graph.outputs[k].name, outputs[k]);
-  std::cout << "time: " << ms << " ms (reference interpreter)\n";
+  for (size_t k = 0; k < outputs.size(); ++k) print_summary(model->graph.outputs[k].name, outputs[k]);
+  std::cout << "time: " << ms << " ms (" << (session ? "CPU runtime, first run" : "reference interpreter") << ")\n";
 
   if (auto dir = args.value("out")) {
     std::error_code ec;
     std::filesystem::create_directories(*dir, ec);
     if (ec) fail("cannot create output folder '", *dir, "': ", ec.message());
     for (size_t k = 0; k < outputs.size(); ++k) {
-      const std::string path = (std::filesystem::path(*dir) / (file_name_for(model.graph.outputs[k].name) + ".npy")).string();
+      const std::string path = (std::filesystem::path(*dir) / (file_name_for(model->graph.outputs[k].name) + ".npy")).string();
       save_npy(outputs[k], path);
       std::cout << "wrote " << path << "\n";
     }

@@ -131,11 +131,12 @@ bool all_tensor_typed(const Graph& g, std::string* what) {
 // A model that cannot be loaded is bad input when it is the only thing being checked (the caller
 // reports it as an error); inside a folder of tests it counts as that test failing.
 CheckOutcome check_one(const std::string& name, const fs::path& model_path, const fs::path& data_dir,
-                       const CheckOptions& options, bool load_errors_are_fatal) {
+                       const CheckOptions& options, bool load_errors_are_fatal, const Model* given = nullptr) {
   CheckOutcome out;
   out.name = name;
   std::optional<Model> loaded;
-  if (load_errors_are_fatal) loaded = load_model(model_path.string());
+  if (given) loaded = *given;
+  if (load_errors_are_fatal && !loaded) loaded = load_model(model_path.string());
   try {
     if (!loaded) loaded = load_model(model_path.string());
     const Model& model = *loaded;
@@ -147,7 +148,12 @@ CheckOutcome check_one(const std::string& name, const fs::path& model_path, cons
     }
     const std::vector<fs::path> sets = sorted_entries(data_dir, true, "test_data_set_");
     if (sets.empty()) fail("no test_data_set_* folder in '", data_dir.string(), "'");
-    Interpreter interp(model);
+    std::optional<Interpreter> interp;
+    ModelRunner runner;
+    if (!options.make_runner) {
+      interp.emplace(model);
+      runner = [&interp](const std::map<std::string, Tensor>& feeds) { return interp->run(feeds); };
+    }
     for (const fs::path& set : sets) {
       std::map<std::string, Tensor> feeds;
       const auto inputs = numbered_files(set, "input");
@@ -163,7 +169,8 @@ CheckOutcome check_one(const std::string& name, const fs::path& model_path, cons
         }
         feeds[bind] = std::move(t.value);
       }
-      const std::vector<Tensor> actual = interp.run(feeds);
+      if (!runner) runner = options.make_runner(model, feeds);
+      const std::vector<Tensor> actual = runner(feeds);
       const auto outputs = numbered_files(set, "output");
       if (outputs.size() != actual.size())
         fail(set.filename().string(), " has ", outputs.size(), " expected outputs, the model produces ",
@@ -226,6 +233,13 @@ CheckSummary run_check(const std::string& path, const CheckOptions& options,
     s.outcomes.push_back(std::move(o));
   }
   return s;
+}
+
+CheckOutcome check_model(const Model& model, const std::string& name, const std::string& data_dir,
+                         const CheckOptions& options) {
+  std::error_code ec;
+  if (!fs::is_directory(data_dir, ec)) fail("no reference data: '", data_dir, "' is not a folder");
+  return check_one(name, fs::path(), fs::path(data_dir), options, true, &model);
 }
 
 }  // namespace eqopt

@@ -2,6 +2,7 @@
 // test runner compares outputs.
 #pragma once
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,15 @@ struct TensorComparison {
 // NaN, infinities equal in sign and position.
 TensorComparison compare_tensors(const Tensor& actual, const Tensor& expected, const Tolerance& tol);
 
+// Runs a model on one set of feeds; returns the outputs in the graph's order.
+using ModelRunner = std::function<std::vector<Tensor>(const std::map<std::string, Tensor>&)>;
+
 struct CheckOptions {
   Tolerance tol;
   std::string data_dir;  // for a MODEL.onnx path; default MODEL.testdata beside it
+  // What runs the models: by default the reference interpreter. Given a model (and the input types
+  // of its first data set, for models with dynamic dims), returns its runner; called once per model.
+  std::function<ModelRunner(const Model&, const std::map<std::string, Tensor>& first_feeds)> make_runner;
 };
 
 struct CheckOutcome {
@@ -49,5 +56,10 @@ struct CheckSummary {
 // MODEL.onnx file. Calls on_outcome after each test. Throws Error when PATH holds no tests.
 CheckSummary run_check(const std::string& path, const CheckOptions& options,
                        const std::function<void(const CheckOutcome&)>& on_outcome = nullptr);
+
+// One model already in memory (or a stand-in that declares only its inputs and outputs, when
+// options.make_runner runs something else, such as a compiled plan) against the data sets in DIR.
+CheckOutcome check_model(const Model& model, const std::string& name, const std::string& data_dir,
+                         const CheckOptions& options);
 
 }  // namespace eqopt

@@ -204,7 +204,24 @@ struct Env {
   }
 };
 
-std::vector<Tensor> run_graph(const Model& model, const Graph& g, Env& env) {
+using OpsetFn = std::function<int64_t(const std::string& domain)>;
+
+std::vector<Tensor> run_graph(const OpsetFn& opset_of, const Graph& g, Env& env);
+
+// Runs a subgraph in a child scope of `parent` with its formal inputs bound.
+std::vector<Tensor> run_subgraph(const OpsetFn& opset_of, const Env& parent, const Graph& sub,
+                                 const std::vector<Tensor>& formal) {
+  Env child;
+  child.parent = &parent;
+  if (formal.size() > sub.inputs.size())
+    fail("subgraph '", sub.name, "' takes ", sub.inputs.size(), " inputs, given ", formal.size());
+  for (size_t i = 0; i < formal.size(); ++i) child.values[sub.inputs[i].name] = formal[i];
+  for (const Initializer& init : sub.initializers)
+    if (!child.values.count(init.name)) child.values[init.name] = init.value;
+  return run_graph(opset_of, sub, child);
+}
+
+std::vector<Tensor> run_graph(const OpsetFn& opset_of, const Graph& g, Env& env) {
   std::set<std::string> outer;
   for (const Env* e = env.parent; e; e = e->parent)
     for (const auto& [k, v] : e->values) outer.insert(k);
@@ -234,17 +251,10 @@ std::vector<Tensor> run_graph(const Model& model, const Graph& g, Env& env) {
       inputs[i] = env.find(node.inputs[i]);
       if (!inputs[i]) fail(node.label(), ": input '", node.inputs[i], "' has no value");
     }
-    SubgraphRunner runner = [&model, &env](const Graph& sub, const std::vector<Tensor>& formal) {
-      Env child;
-      child.parent = &env;
-      if (formal.size() > sub.inputs.size())
-        fail("subgraph '", sub.name, "' takes ", sub.inputs.size(), " inputs, given ", formal.size());
-      for (size_t i = 0; i < formal.size(); ++i) child.values[sub.inputs[i].name] = formal[i];
-      for (const Initializer& init : sub.initializers)
-        if (!child.values.count(init.name)) child.values[init.name] = init.value;
-      return run_graph(model, sub, child);
+    SubgraphRunner runner = [&opset_of, &env](const Graph& sub, const std::vector<Tensor>& formal) {
+      return run_subgraph(opset_of, env, sub, formal);
     };
-    std::vector<Tensor> outs = evaluate_node(node, model.opset(node.domain), inputs, runner);
+    std::vector<Tensor> outs = evaluate_node(node, opset_of(node.domain), inputs, runner);
     for (size_t k = 0; k < node.outputs.size(); ++k)
       if (!node.outputs[k].empty()) env.values[node.outputs[k]] = std::move(outs[k]);
     for (const std::string& in : node.inputs) {
@@ -263,6 +273,15 @@ std::vector<Tensor> run_graph(const Model& model, const Graph& g, Env& env) {
 }
 
 }  // namespace
+
+SubgraphRunner make_subgraph_runner(std::function<int64_t(const std::string&)> opset_of,
+                                    std::unordered_map<std::string, Tensor> outer) {
+  auto scope = std::make_shared<Env>();
+  scope->values = std::move(outer);
+  return [opset_of = std::move(opset_of), scope](const Graph& sub, const std::vector<Tensor>& formal) {
+    return run_subgraph(opset_of, *scope, sub, formal);
+  };
+}
 
 std::vector<Tensor> Interpreter::run(const std::map<std::string, Tensor>& feeds) const {
   const Graph& g = model_.graph;
@@ -287,7 +306,8 @@ std::vector<Tensor> Interpreter::run(const std::map<std::string, Tensor>& feeds)
     if (!env.values.count(in->name)) fail("no value given for input '", in->name, "' (", in->type.str(), ")");
   for (const Initializer& init : g.initializers)
     if (!env.values.count(init.name)) env.values[init.name] = init.value;
-  return run_graph(model_, g, env);
+  const OpsetFn opset_of = [this](const std::string& domain) { return model_.opset(domain); };
+  return run_graph(opset_of, g, env);
 }
 
 }  // namespace eqopt

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "interp/kernel.h"
@@ -41,6 +42,12 @@ class Interpreter {
 std::vector<Tensor> evaluate_node(const Node& node, int64_t opset,
                                   const std::vector<const Tensor*>& inputs,
                                   const SubgraphRunner& runner = nullptr);
+
+// A runner for the subgraphs of a node evaluated outside a model run (the CPU runtime's last-resort
+// kernel for If/Loop/Scan): subgraph nodes run at the opsets `opset_of` gives for their domains, and
+// names from outside the subgraphs resolve in `outer`.
+SubgraphRunner make_subgraph_runner(std::function<int64_t(const std::string& domain)> opset_of,
+                                    std::unordered_map<std::string, Tensor> outer);
 
 // Runs a node through its definition in standard ops (OpSchema::expand, ir/expand.h), the emitted
 // default-domain nodes at `opset`. The interpreter runs ops that have a definition but no kernel
