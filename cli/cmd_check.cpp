@@ -72,14 +72,20 @@ int cmd_check(const std::vector<std::string>& argv) {
     }
     std::cout.flush();
   };
-  if (const std::string plan = plan_path_of(path); !plan.empty()) {
-    // A compiled plan: the data must be given; the plan's inputs and outputs stand for the model.
+  if (is_compiled_folder(path) || !plan_path_of(path).empty()) {
+    // A compiled folder or plan: the data must be given; the plan's inputs and outputs (or, for a
+    // folder compiled without a plan, its program's) stand for the model. A folder without a plan
+    // gets one for the shapes of the first data set.
     if (opt.data_dir.empty()) fail(path, ": a compiled plan needs its reference data with --data DIR");
-    auto session = std::make_shared<rt::Session>(rt::load_plan(plan), rt::SessionOptions{threads, false});
-    opt.make_runner = [session](const Model&, const std::map<std::string, Tensor>&) -> ModelRunner {
+    opt.make_runner = [path, threads](const Model& io, const std::map<std::string, Tensor>& feeds) -> ModelRunner {
+      std::map<std::string, Dims> dims;
+      if (plan_path_of(path).empty())
+        for (const ValueInfo& in : io.graph.inputs)
+          if (feeds.count(in.name) && !in.type.is_static()) dims[in.name] = dims_of(feeds.at(in.name).shape());
+      std::shared_ptr<rt::Session> session = open_cpu_session(path, dims, {}, rt::SessionOptions{threads, false});
       return [session](const std::map<std::string, Tensor>& f) { return session->run(f); };
     };
-    const CheckOutcome o = check_model(stand_in_model(*session), path, opt.data_dir, opt);
+    const CheckOutcome o = check_model(io_model(path), path, opt.data_dir, opt);
     print(o);
     const bool ok = o.status != CheckOutcome::Status::Fail;
     std::cout << (o.status == CheckOutcome::Status::Pass) << " passed, " << !ok << " failed, "

@@ -68,9 +68,10 @@ int cmd_run(const std::vector<std::string>& argv) {
   }
   args.expect_positional(1, "MODEL");
   const std::string path = args.positional()[0];
-  const std::string backend = args.value("backend").value_or(plan_path_of(path).empty() ? "interp" : "cpu");
+  const bool compiled = is_compiled_folder(path) || !plan_path_of(path).empty();
+  const std::string backend = args.value("backend").value_or(compiled ? "cpu" : "interp");
   if (backend != "interp" && backend != "cpu") fail("--backend is interp or cpu, got '", backend, "'");
-  if (backend == "interp" && !plan_path_of(path).empty()) fail(path, ": a compiled plan runs on the cpu backend");
+  if (backend == "interp" && compiled) fail(path, ": a compiled folder or plan runs on the cpu backend");
   const int threads = threads_option(args.value("threads").value_or("0"));
   std::map<std::string, Tensor> given;
   for (const std::string& v : args.values("input")) {
@@ -85,13 +86,12 @@ int cmd_run(const std::vector<std::string>& argv) {
   std::unique_ptr<rt::Session> session;
   std::map<std::string, Tensor> feeds;
   if (backend == "cpu") {
-    lower::CpuCompileOptions co;
-    co.input_dims = fo.input_dims;
-    for (const auto& [name, t] : given) co.input_dims[name] = dims_of(t.shape());
+    std::map<std::string, Dims> dims = fo.input_dims;
+    for (const auto& [name, t] : given) dims[name] = dims_of(t.shape());
     lower::CpuCompileReport report;
-    session = open_cpu_session(path, co, rt::SessionOptions{threads, false}, &report);
+    session = open_cpu_session(path, dims, {}, rt::SessionOptions{threads, false}, &report);
     if (report.kernels > 0) std::cout << compile_report_text(report);
-    model = stand_in_model(*session);
+    model = stand_in_model(session->plan());
     fo.input_dims.clear();
   } else {
     model = load_model(path);

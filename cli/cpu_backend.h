@@ -16,14 +16,26 @@ namespace eqopt::cli {
 // holding one; "" otherwise.
 std::string plan_path_of(const std::string& path);
 
-// A session on PATH: a plan (file or compiled folder), or a model compiled here with `dims` for
-// its dynamic inputs. `report` gets the compile report when a model was compiled.
-std::unique_ptr<rt::Session> open_cpu_session(const std::string& path, const lower::CpuCompileOptions& compile,
-                                              const rt::SessionOptions& options,
+// A session on PATH:
+//  - a plan file: loaded;
+//  - a compiled folder: its model.plan when `dims` is empty and it has one; otherwise a plan of its
+//    program.onnx specialised for `dims` (the dims of dynamic inputs), compiled on first use and
+//    cached as DIR/plans/<dims>.plan;
+//  - a model: compiled here with `compile` (its input_dims taken from `dims`).
+// `report` gets the compile report when something was compiled.
+std::unique_ptr<rt::Session> open_cpu_session(const std::string& path, const std::map<std::string, Dims>& dims,
+                                              lower::CpuCompileOptions compile, const rt::SessionOptions& options,
                                               lower::CpuCompileReport* report = nullptr);
 
-// A model that declares only the session's inputs and outputs (for feeds and reference data).
-Model stand_in_model(const rt::Session& session);
+// The inputs a session on PATH will need, as a stand-in model (for feeds): the plan's, or the
+// model's (program.onnx in a compiled folder without a plan).
+Model io_model(const std::string& path);
+
+// A model that declares only the plan's inputs and outputs (for feeds and reference data).
+Model stand_in_model(const rt::Plan& plan);
+
+// A folder written by eqopt MODEL --target cpu (model.plan or program.onnx in it).
+bool is_compiled_folder(const std::string& path);
 
 // For `eqopt check --backend cpu`: compiles each model for the input shapes of its first data set.
 std::function<ModelRunner(const Model&, const std::map<std::string, Tensor>&)> cpu_check_runner(

@@ -25,12 +25,14 @@ usage: eqopt MODEL.onnx [--target cpu|gpu|npu] [-o OUTDIR] [OPTIONS]
 commands:
   info MODEL [--json] [--input-shape NAME=DIMS]...
       Inputs and outputs with their shapes, op histogram, parameter count and FLOPs.
-  run MODEL [--input NAME=FILE]... [--input-shape NAME=DIMS]... [--out DIR] [--seed N]
-      Runs the model on the reference interpreter with the given inputs (.npy or
-      TensorProto .pb) or seeded random ones; writes outputs as .npy into DIR.
-  check PATH [--data DIR] [--rtol R] [--atol A] [--quiet]
+  run MODEL|DIR [--backend interp|cpu] [--input NAME=FILE]... [--input-shape NAME=DIMS]... [--out DIR]
+      Runs a model on the reference interpreter or the CPU runtime, or a compiled folder, with the
+      given inputs (.npy or TensorProto .pb) or seeded random ones; writes outputs as .npy.
+  check PATH [--data DIR] [--backend interp|cpu] [--rtol R] [--atol A] [--quiet]
       Conformance against reference outputs: an ONNX node-test folder, a folder of
-      them, or MODEL.onnx with data in --data DIR (default MODEL.testdata/).
+      them, MODEL.onnx with data in --data DIR (default MODEL.testdata/), or a compiled folder.
+  bench MODEL|DIR [--threads N] [--runs N] [--profile FILE.json]
+      Latency of the CPU runtime (median, p90) with a per-kernel profile and a Chrome trace.
   optimize MODEL -o OUT.onnx [--target T] [--json REPORT] [--input-shape NAME=DIMS]...
       Optimizes MODEL through the e-graph with the rules of ruledb/ and writes standard ONNX.
   compile MODEL [--target T] [-o OUTDIR]
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
     if (command == "check") return eqopt::cli::cmd_check(rest);
     if (command == "ops") return eqopt::cli::cmd_ops(rest);
     if (command == "bench-egraph") return eqopt::cli::cmd_bench_egraph(rest);
+    if (command == "bench") return eqopt::cli::cmd_bench(rest);
     if (command == "optimize") return eqopt::cli::cmd_optimize(rest);
     if (command == "compile") return eqopt::cli::cmd_compile(rest);
     if (command == "targets") return eqopt::cli::cmd_targets(rest);

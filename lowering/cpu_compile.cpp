@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "interp/interpreter.h"
@@ -58,7 +59,7 @@ class Lowering {
       const TensorType t = type_of(in->name);
       const auto shape = t.static_shape();
       if (!shape) fail("input '", in->name, "' has dims ", t.str(), "; give them with --input-shape ", in->name, "=...");
-      const int32_t v = add_value(in->name, t.dtype, *shape, "", rt::Storage::Arena);
+      const int32_t v = add_value(in->name, t.dtype, *shape, nullptr, rt::Storage::Arena);
       homes_[in->name] = v;
       plan_.inputs.push_back(v);
     }
@@ -103,18 +104,46 @@ class Lowering {
     return it == types_->values.end() ? nullptr : &it->second;
   }
 
-  int32_t add_value(const std::string& name, DType dtype, const Shape& shape, const std::string& layout,
-                    rt::Storage storage) {
+  // A value in row-major layout (md == nullptr or a row-major descriptor) or in the layout of `md`.
+  int32_t add_value(const std::string& name, DType dtype, const Shape& shape, const md_t* md, rt::Storage storage) {
     rt::PlanValue v;
     v.name = name;
     v.dtype = dtype;
     v.shape = shape;
-    v.layout = layout;
     v.storage = storage;
-    v.bytes = layout.empty() ? uint64_t(shape_numel(shape)) * dtype_size(dtype)
-                             : uint64_t(rt::layout_md(shape, dtype, layout).get_size());
+    v.bytes = uint64_t(shape_numel(shape)) * dtype_size(dtype);
+    if (md && !is_plain(*md)) {
+      // "" when the bytes are row-major (only the strides of size-1 dims differ): row-major kernels
+      // may read it; oneDNN kernels get the exact descriptor.
+      v.layout = rt::layout_of(*md);
+      if (v.layout == "?") v.layout = "blocked";
+      v.md = rt::md_bytes(*md);
+      v.bytes = md->get_size();
+    }
     plan_.values.push_back(v);
     return int32_t(plan_.values.size() - 1);
+  }
+
+  // Row-major with exactly row-major strides. oneDNN's own comparison ignores the strides of size-1
+  // dims ([1, 512, 1, 1] in acdb equals abcd), yet picks kernels by them: a global pooling given an
+  // abcd destination for an acdb source runs on the reference kernel.
+  static bool is_plain(const md_t& md) {
+    const dnnl_memory_desc_t& c = md.data;
+    if (c.ndims == 0) return true;
+    if (c.format_kind != dnnl_blocked || c.offset0 != 0 || c.format_desc.blocking.inner_nblks != 0 || c.extra.flags != 0)
+      return false;
+    int64_t stride = 1;
+    for (int i = c.ndims - 1; i >= 0; --i) {
+      if (c.padded_dims[i] != c.dims[i] || c.format_desc.blocking.strides[i] != stride) return false;
+      stride *= std::max<int64_t>(c.dims[i], 1);
+    }
+    return true;
+  }
+  // Row-major bytes (what row-major kernels need), whatever the strides of size-1 dims.
+  static bool is_rowmajor(const md_t& md) {
+    const memory::dims d = md.dims();
+    if (d.empty()) return true;
+    return rt::plain_md(Shape(d.begin(), d.end()), DType::Float) == md;
   }
 
   // A constant in row-major layout.
@@ -123,7 +152,7 @@ class Lowering {
     if (auto it = packed_.find(key); it != packed_.end()) return it->second;
     const Tensor& t = *constant_of(name);
     if (t.dtype() == DType::String) fail("value '", name, "': string constants cannot be compiled");
-    const int32_t v = add_value(name, t.dtype(), t.shape(), "", rt::Storage::Constant);
+    const int32_t v = add_value(name, t.dtype(), t.shape(), nullptr, rt::Storage::Constant);
     place_constant(v, t.raw_data(), t.nbytes());
     packed_[key] = v;
     return v;
@@ -132,17 +161,15 @@ class Lowering {
   // A constant packed into the layout of `md` (its dims may regroup the tensor's, row-major order
   // kept: grouped convolution weights, rank-aligned matmul weights).
   int32_t packed_constant(const std::string& name, const md_t& md) {
-    const std::string layout = rt::layout_of(md);
-    if (layout == "?") return -1;
     const memory::dims d = md.dims();
     const Shape shape(d.begin(), d.end());
-    const std::string key = name + "@" + layout + shape_str(shape);
-    if (auto it = packed_.find(key); it != packed_.end()) return it->second;
+    for (int32_t p : packed_by_name_[name])
+      if (plan_.values[size_t(p)].shape == shape && same_layout(p, &md)) return p;
     const Tensor& t = *constant_of(name);
     if (shape_numel(shape) != t.numel()) return -1;
-    const int32_t v = add_value(name + "@" + (layout.empty() ? std::string("plain") : layout), t.dtype(), shape,
-                                layout, rt::Storage::Constant);
-    if (layout.empty()) {
+    const bool plain = is_plain(md);
+    const int32_t v = add_value(plain ? name : name + "@packed", t.dtype(), shape, &md, rt::Storage::Constant);
+    if (plain) {
       place_constant(v, t.raw_data(), t.nbytes());
     } else {
       std::vector<uint8_t> out(md.get_size());
@@ -153,7 +180,7 @@ class Lowering {
       s.wait();
       place_constant(v, out.data(), out.size());
     }
-    packed_[key] = v;
+    packed_by_name_[name].push_back(v);
     return v;
   }
 
@@ -165,41 +192,57 @@ class Lowering {
     plan_.values[size_t(v)].bytes = n;
   }
 
-  // The activation `name` in `layout`: its home value, or a reorder of it (made once).
-  int32_t activation(const std::string& name, const std::string& layout) {
+  // The activation `name` in the layout of `md` (nullptr: row-major): its home value, or a reorder
+  // of it (made once).
+  int32_t activation(const std::string& name, const md_t* md) {
     const auto h = homes_.find(name);
     if (h == homes_.end()) fail("value '", name, "' is used before it is computed");
     const rt::PlanValue& home = plan_.values[size_t(h->second)];
-    if (home.layout == layout) return h->second;
-    const std::string copy = name + "@" + (layout.empty() ? std::string("plain") : layout);
-    if (auto it = copies_.find(copy); it != copies_.end()) return it->second;
-    const int32_t v = add_value(copy, home.dtype, home.shape, layout, rt::Storage::Arena);
+    if (same_layout(h->second, md)) return h->second;
+    for (int32_t c : copies_[name])
+      if (same_layout(c, md)) return c;
+    const Shape shape = home.shape;
+    const DType dtype = home.dtype;
+    const int32_t v = add_value(name, dtype, shape, md, rt::Storage::Arena);
+    rt::PlanValue& pv = plan_.values[size_t(v)];
+    pv.name = name + "@" + (pv.layout.empty() ? std::string("plain") : pv.layout);
     rt::PlanKernel k;
     k.impl = "reorder";
-    k.node.name = copy;
+    k.node.name = pv.name;
     k.node.op_type = "Reorder";
     k.node.domain = "eqopt";
     k.inputs = {h->second};
     k.outputs = {v};
     plan_.kernels.push_back(std::move(k));
     ++report_.reorders;
-    copies_[copy] = v;
+    copies_[name].push_back(v);
     return v;
   }
+
+  // Whether value v has the layout of `md` (nullptr: row-major). Descriptors compare as oneDNN
+  // compares them: their bytes may differ where the layout does not.
+  bool same_layout(int32_t v, const md_t* md) const {
+    const rt::PlanValue& pv = plan_.values[size_t(v)];
+    if (!md) return pv.md.empty() || (pv.dtype == DType::Float && is_rowmajor(rt::value_md(pv)));
+    if (is_plain(*md)) return pv.md.empty();
+    return !pv.md.empty() && rt::value_md(pv) == *md && is_plain(rt::value_md(pv)) == is_plain(*md);
+  }
+  // The descriptor of an activation's home value.
+  md_t home_md(const std::string& name) const { return rt::value_md(plan_.values[size_t(homes_.at(name))]); }
 
   // A plan value for input `name` of a row-major kernel.
   int32_t plain_input(const std::string& name) {
     if (constant_of(name) && !homes_.count(name)) return plain_constant(name);
-    return activation(name, "");
+    return activation(name, nullptr);
   }
 
   int32_t output_value(const std::string& name) {
     if (!homes_.count(name) && constant_of(name)) return plain_constant(name);
-    const int32_t v = activation(name, "");
+    const int32_t v = activation(name, nullptr);
     // The row-major copy of a graph output carries the output's own name.
     rt::PlanValue& pv = plan_.values[size_t(v)];
     if (pv.name != name) {
-      plan_.values[size_t(homes_.at(name))].name = name + "@" + plan_.values[size_t(homes_.at(name))].layout;
+      plan_.values[size_t(homes_.at(name))].name = name + "@" + plan_.values[size_t(homes_.at(name))].layout;  // blocked
       pv.name = name;
     }
     return v;
@@ -234,6 +277,8 @@ class Lowering {
     }
     if (!forced && is_view_op(node) && node.outputs.size() == 1) {
       emit_rowmajor(node, "own", 1);
+      const rt::PlanKernel& k = plan_.kernels.back();
+      aliases_.push_back({plan_.kernels.size() - 1, k.outputs[0], k.inputs[0]});  // a view shares its input's bytes
       ++report_.own;
       return;
     }
@@ -263,11 +308,11 @@ class Lowering {
     for (const std::string& o : node.outputs) {
       if (o.empty()) {
         // An optional output nobody reads still needs a place for the kernel to write.
-        k.outputs.push_back(add_value("", DType::Float, {0}, "", rt::Storage::Arena));
+        k.outputs.push_back(add_value("", DType::Float, {0}, nullptr, rt::Storage::Arena));
         continue;
       }
       const TensorType t = type_of(o);
-      const int32_t v = add_value(o, t.dtype, *t.static_shape(), "", rt::Storage::Arena);
+      const int32_t v = add_value(o, t.dtype, *t.static_shape(), nullptr, rt::Storage::Arena);
       homes_[o] = v;
       k.outputs.push_back(v);
     }
@@ -440,23 +485,17 @@ class Lowering {
     return false;
   }
 
-  // The layout an activation input gets in an attempt: its home layout, or row-major.
-  std::string home_layout(const std::string& name) const {
-    const auto h = homes_.find(name);
-    return h == homes_.end() ? "" : plan_.values[size_t(h->second)].layout;
-  }
-
   bool try_dnnl_with(const Node& node, const Node& kn, Attempt attempt) {
     const OpId id = OpId::of(kn);
     const rt::DnnlBuildFn build = rt::dnnl_builder(id);
     const bool preferred = attempt == Attempt::Preferred;
     // Binary ops and concat: inputs of the output's shape share the first input's layout.
-    const bool shared_layout = kn.op_type == "Concat" || (kn.op_type != "Pow" && id.is_default_domain() &&
+    const bool shared_layout = kn.op_type == "Concat" || (id.is_default_domain() &&
                                                           std::set<std::string>{"Add", "Sub", "Mul", "Div", "Max", "Min"}.count(kn.op_type));
     const std::string out_name = kn.outputs[0];
     Shape out_shape = *type_of(out_name).static_shape();
     if (out_shape.empty()) out_shape = {1};
-    std::string first_layout;
+    std::optional<md_t> first_md;
     std::vector<md_t> in(kn.inputs.size());
     std::vector<int> pending;  // inputs passed as `any`
     for (size_t i = 0; i < kn.inputs.size(); ++i) {
@@ -476,19 +515,27 @@ class Lowering {
         pending.push_back(int(i));
         continue;
       }
-      std::string layout;
-      if (preferred && !is_const) layout = home_layout(name);
-      if (preferred && shared_layout && i > 0 && shape == out_shape) layout = first_layout;
-      if (i == 0) first_layout = layout;
-      try {
-        in[i] = rt::layout_md(shape, t.dtype, layout);
-      } catch (const Error&) {
-        in[i] = rt::plain_md(shape, t.dtype);
-      }
+      in[i] = rt::plain_md(shape, t.dtype);
+      if (preferred && !is_const) in[i] = home_md(name);
+      if (preferred && shared_layout && i > 0 && first_md && shape == out_shape && first_md->dims() == rt::to_dims(shape))
+        in[i] = *first_md;
+      if (i == 0) first_md = in[i];
     }
     const bool out_given = !preferred || kn.op_type == "Transpose" || kn.op_type.rfind("Reduce", 0) == 0;
     std::vector<md_t> out = {out_given ? rt::plain_md(out_shape, DType::Float)
                                        : md_t(rt::to_dims(out_shape), memory::data_type::f32, memory::format_tag::any)};
+    // Ops that keep the layout (pooling, binary, concat, softmax): the output gets the first input's
+    // format tag; left to oneDNN, a global pooling to [N, C, 1, 1] came out row-major and ran on the
+    // reference kernel.
+    if (!out_given && pending.empty() && first_md && !is_plain(*first_md) && first_md->data.ndims == int(out_shape.size())) {
+      const std::string tag = rt::layout_of(*first_md);
+      if (!tag.empty() && tag != "?") {
+        try {
+          out[0] = rt::layout_md(out_shape, DType::Float, tag);
+        } catch (const Error&) {
+        }
+      }
+    }
     rt::DnnlBuild b;
     try {
       b = build(kn, in, out);
@@ -497,12 +544,9 @@ class Lowering {
     } catch (const dnnl::error&) {
       return false;
     }
-    // The output's layout, which must have a name to be recorded.
+    // A blocked output keeps the node's dims (row-major outputs may be a reshaped view).
     const md_t out_md = b.pd.query_md(dnnl::query::exec_arg_md, b.out_args.at(0));
-    std::string out_layout = rt::layout_of(out_md);
-    if (out_layout == "?") return false;
-    if (!out_layout.empty() && out_md.dims() != rt::to_dims(out_shape)) return false;
-    // Inputs: existing values in the layouts asked for; chosen layouts materialised now.
+    if (!is_plain(out_md) && out_md.dims() != rt::to_dims(out_shape)) return false;
     rt::PlanKernel k;
     k.impl = "dnnl";
     k.node = kn;
@@ -512,26 +556,36 @@ class Lowering {
       if (name.empty() || i >= b.in_args.size() || b.in_args[i] == 0) continue;
       const bool is_const = constant_of(name) && !homes_.count(name);
       const bool chosen = std::find(pending.begin(), pending.end(), int(i)) != pending.end();
-      md_t md = in[i];
-      if (chosen) md = b.pd.query_md(dnnl::query::exec_arg_md, b.in_args[i]);
+      const md_t md = chosen ? b.pd.query_md(dnnl::query::exec_arg_md, b.in_args[i]) : in[i];
       if (is_const) {
-        inputs[i] = chosen ? packed_constant(name, md) : packed_constant(name, in[i]);
+        inputs[i] = packed_constant(name, md);
         if (inputs[i] < 0) return false;
         continue;
       }
-      const std::string layout = rt::layout_of(md);
-      if (layout == "?") return false;
-      if (!layout.empty() && md.dims() != rt::to_dims(*type_of(name).static_shape())) return false;
-      inputs[i] = activation(name, layout);
+      if (!is_plain(md) && md.dims() != rt::to_dims(*type_of(name).static_shape())) return false;
+      inputs[i] = activation(name, &md);
     }
     // The summed input (FusedConv's residual) is read by a reorder into the destination: any layout.
-    if (b.sum_input >= 0) inputs[size_t(b.sum_input)] = activation(kn.inputs[size_t(b.sum_input)], home_layout(kn.inputs[size_t(b.sum_input)]));
+    if (b.sum_input >= 0) inputs[size_t(b.sum_input)] = homes_.at(kn.inputs[size_t(b.sum_input)]);
     k.inputs = inputs;
-    const int32_t v = add_value(out_name, DType::Float, out_layout.empty() ? *type_of(out_name).static_shape() : out_shape,
-                                out_layout, rt::Storage::Arena);
+    const int32_t v = add_value(out_name, DType::Float, is_plain(out_md) ? *type_of(out_name).static_shape() : out_shape,
+                                &out_md, rt::Storage::Arena);
     homes_[out_name] = v;
     k.outputs = {v};
     k.flops = flops_of(node);
+    // In place: the output may take the bytes of an input of the same layout that dies here (the
+    // residual of a sum post-op, the source of an eltwise op, the first source of a binary op).
+    int in_place = b.sum_input;
+    if (in_place < 0 && (b.in_args.size() >= 1 && (b.in_args[0] == DNNL_ARG_SRC || b.in_args[0] == DNNL_ARG_SRC_0)) &&
+        (kn.op_type == "Pow" || kn.op_type == "Add" || kn.op_type == "Sub" || kn.op_type == "Mul" || kn.op_type == "Div" ||
+         kn.op_type == "Max" || kn.op_type == "Min" || b.pd.get_kind() == dnnl::primitive::kind::eltwise))
+      in_place = 0;
+    if (in_place >= 0 && k.inputs[size_t(in_place)] >= 0) {
+      const rt::PlanValue& src = plan_.values[size_t(k.inputs[size_t(in_place)])];
+      if (src.storage == rt::Storage::Arena && src.bytes == plan_.values[size_t(v)].bytes &&
+          rt::value_md(src) == out_md && src.md == plan_.values[size_t(v)].md)
+        aliases_.push_back({plan_.kernels.size(), v, k.inputs[size_t(in_place)]});
+    }
     plan_.kernels.push_back(std::move(k));
     ++report_.dnnl;
     return true;
@@ -555,17 +609,39 @@ class Lowering {
     }
     for (int32_t v : plan_.outputs) last[size_t(v)] = end;
     for (int32_t v : plan_.inputs) last[size_t(v)] = std::max(last[size_t(v)], int64_t(0));
+    // Buffers shared in place: an output joins its input's group when the input dies at that kernel
+    // and is neither a graph input nor a graph output.
+    std::vector<int32_t> group(nv);
+    for (size_t v = 0; v < nv; ++v) group[v] = int32_t(v);
+    std::set<int32_t> io(plan_.inputs.begin(), plan_.inputs.end());
+    io.insert(plan_.outputs.begin(), plan_.outputs.end());
+    std::vector<int64_t> group_last = last;
+    for (const auto& [k, out, in] : aliases_) {
+      const int32_t g = group[size_t(in)];
+      if (io.count(in) || io.count(out) || group_last[size_t(g)] != int64_t(k) || last[size_t(in)] != int64_t(k)) continue;
+      if (plan_.values[size_t(out)].bytes != plan_.values[size_t(in)].bytes) continue;
+      group[size_t(out)] = g;
+      group_last[size_t(g)] = std::max(group_last[size_t(g)], last[size_t(out)]);
+      ++report_.in_place;
+    }
     struct Item {
       int32_t v;
       uint64_t size;
       int64_t from, to;
     };
     std::vector<Item> items;
+    std::unordered_map<int32_t, size_t> item_of_group;
     for (size_t v = 0; v < nv; ++v) {
       const rt::PlanValue& pv = plan_.values[v];
       if (pv.storage != rt::Storage::Arena || first[v] == kNever) continue;
-      items.push_back({int32_t(v), align_up(std::max<uint64_t>(pv.bytes, 1)), first[v], std::max(first[v], last[v])});
       report_.activation_bytes += pv.bytes;
+      const int32_t g = group[v];
+      const auto [it, fresh] = item_of_group.emplace(g, items.size());
+      if (fresh) items.push_back({g, 0, first[v], first[v]});
+      Item& item = items[it->second];
+      item.size = std::max(item.size, align_up(std::max<uint64_t>(pv.bytes, 1)));
+      item.from = std::min(item.from, first[v]);
+      item.to = std::max(item.to, std::max(first[v], last[v]));
     }
     // Greedy by size: the largest buffers first, each at the lowest offset free during its lifetime.
     std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.size > b.size; });
@@ -586,6 +662,8 @@ class Lowering {
       plan_.values[size_t(it.v)].offset = at;
       arena = std::max(arena, at + it.size);
     }
+    for (size_t v = 0; v < nv; ++v)
+      if (group[v] != int32_t(v)) plan_.values[v].offset = plan_.values[size_t(group[v])].offset;
     plan_.arena_bytes = arena;
     report_.arena_bytes = arena;
   }
@@ -599,8 +677,10 @@ class Lowering {
   std::unordered_map<std::string, Tensor> extra_constants_;  // constants the lowering derived
   rt::Plan plan_;
   std::unordered_map<std::string, int32_t> homes_;   // activation -> the value its producer wrote
-  std::unordered_map<std::string, int32_t> copies_;  // "name@layout" -> reordered copy
-  std::unordered_map<std::string, int32_t> packed_;  // constant in a layout -> value
+  std::unordered_map<std::string, std::vector<int32_t>> copies_;  // activation -> its copies in other layouts
+  std::vector<std::tuple<size_t, int32_t, int32_t>> aliases_;  // (kernel, output, input) that may share bytes
+  std::unordered_map<std::string, int32_t> packed_;  // "name@plain" -> the row-major constant
+  std::unordered_map<std::string, std::vector<int32_t>> packed_by_name_;  // constant -> its packed copies
 };
 
 }  // namespace

@@ -44,6 +44,7 @@ struct CpuCompileReport {
   size_t kernels = 0;  // kernels of the plan, reorders included
   size_t dnnl = 0, own = 0, reorders = 0, interp = 0;
   std::map<std::string, size_t> interp_ops;  // op -> nodes the interpreter runs
+  size_t in_place = 0;             // outputs that share their input's bytes (views, eltwise, sums)
   uint64_t arena_bytes = 0;        // peak activation memory: the arena
   uint64_t activation_bytes = 0;   // every activation's bytes summed (what the arena saves on)
   uint64_t constant_bytes = 0;     // pre-packed weights and other constants

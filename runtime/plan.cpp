@@ -353,6 +353,7 @@ std::string plan_to_bytes(const Plan& plan) {
     w.u32(uint32_t(v.dtype));
     w.ints(v.shape);
     w.str(v.layout);
+    w.str(v.md);
     w.u8(uint8_t(v.storage));
     w.u64(v.offset);
     w.u64(v.bytes);
@@ -417,6 +418,7 @@ Plan plan_from_bytes(const std::string& bytes, const std::string& where) {
     for (int64_t d : v.shape)
       if (d < 0) r.bad("value '", v.name, "' has a negative dim");
     v.layout = r.str();
+    v.md = r.str();
     const uint8_t s = r.u8();
     if (s > uint8_t(Storage::Constant)) r.bad("value '", v.name, "' has unknown storage ", int(s));
     v.storage = Storage(s);

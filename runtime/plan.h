@@ -29,7 +29,12 @@ struct PlanValue {
   std::string name;
   DType dtype = DType::Float;
   Shape shape;         // logical dims, in ONNX's order (NCHW for images)
-  std::string layout;  // "" row-major; else a oneDNN format tag ("nChw16c", "OIhw16i16o", "acdb")
+  // "" row-major; else the name of the oneDNN format tag that describes it ("nChw16c", "acdb",
+  // "Acdb32a"), for reports, and `md`, oneDNN's memory descriptor as bytes: the exact layout (tags can
+  // be ambiguous: for 1x1 kernels Abcd32a and Acdb32a are the same bytes, yet oneDNN picks its
+  // kernel by the descriptor it is given).
+  std::string layout;
+  std::string md;
   Storage storage = Storage::Arena;
   uint64_t offset = 0;
   uint64_t bytes = 0;  // size in its layout, padding of blocked layouts included

@@ -1,5 +1,6 @@
 #include "runtime/session.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -37,6 +38,15 @@ struct Session::Impl {
 
 Session::Session(Plan plan, const SessionOptions& options) : plan_(std::move(plan)), options_(options) {
   if (options_.threads > 0) set_cpu_threads(options_.threads);
+  // Recorded layouts are oneDNN's descriptors: they need the oneDNN the plan was compiled with.
+  const auto dnnl_version = [](const std::string& machine) {
+    const size_t at = machine.find("oneDNN ");
+    return at == std::string::npos ? std::string() : machine.substr(at);
+  };
+  const bool has_layouts = std::any_of(plan_.values.begin(), plan_.values.end(), [](const PlanValue& v) { return !v.md.empty(); });
+  if (has_layouts && dnnl_version(plan_.machine) != dnnl_version(cpu_machine_key()))
+    fail("the plan was compiled with ", dnnl_version(plan_.machine), "; this runtime has ", dnnl_version(cpu_machine_key()),
+         " (compile the model again)");
   impl_ = std::make_unique<Impl>();
   impl_->arena = aligned_alloc_bytes(plan_.arena_bytes);
   impl_->constants = aligned_alloc_bytes(plan_.constants.size());
@@ -86,7 +96,10 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
   for (int32_t i : plan_.inputs) {
     const PlanValue& v = plan_.values[size_t(i)];
     const auto it = feeds.find(v.name);
-    if (it == feeds.end()) fail("input '", v.name, "' is not given");
+    if (it == feeds.end()) {
+      if (v.storage == Storage::Constant) continue;  // specialised: the plan holds its value
+      fail("input '", v.name, "' is not given");
+    }
     const Tensor& t = it->second;
     if (t.dtype() != v.dtype || t.shape() != v.shape)
       fail("input '", v.name, "' is ", t.type_str(), "; the plan was compiled for ", dtype_short_name(v.dtype),
@@ -105,13 +118,18 @@ std::vector<Tensor> Session::run(const std::map<std::string, Tensor>& feeds) {
       fail("'", name, "' is not an input of the plan");
 
   using Clock = std::chrono::steady_clock;
-  if (options_.profile) kernel_seconds_.assign(impl_->kernels.size(), 0.0);
+  const auto start = Clock::now();
+  if (options_.profile) {
+    kernel_seconds_.assign(impl_->kernels.size(), 0.0);
+    kernel_starts_.assign(impl_->kernels.size(), 0.0);
+  }
   for (size_t k = 0; k < impl_->kernels.size(); ++k) {
     const auto t0 = options_.profile ? Clock::now() : Clock::time_point{};
     impl_->kernels[k]->run(impl_->stream);
     if (options_.profile) {
       impl_->stream.wait();
       kernel_seconds_[k] = std::chrono::duration<double>(Clock::now() - t0).count();
+      kernel_starts_[k] = std::chrono::duration<double>(t0 - start).count();
     }
   }
   impl_->stream.wait();

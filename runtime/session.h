@@ -44,8 +44,10 @@ class Session {
   // with one line otherwise. Returns the outputs in the plan's order.
   std::vector<Tensor> run(const std::map<std::string, Tensor>& feeds);
 
-  // With SessionOptions::profile: seconds each kernel took in the last run (in plan order).
+  // With SessionOptions::profile: seconds each kernel took in the last run (in plan order), and when
+  // each started, in seconds since the run started.
   const std::vector<double>& kernel_seconds() const { return kernel_seconds_; }
+  const std::vector<double>& kernel_starts() const { return kernel_starts_; }
 
  private:
   struct Impl;
@@ -53,6 +55,7 @@ class Session {
   SessionOptions options_;
   std::unique_ptr<Impl> impl_;
   std::vector<double> kernel_seconds_;
+  std::vector<double> kernel_starts_;
 };
 
 }  // namespace eqopt::rt

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include <dnnl_debug.h>
@@ -67,7 +68,20 @@ memory::desc layout_md(const Shape& shape, DType t, const std::string& layout) {
   }
 }
 
-memory::desc value_md(const PlanValue& v) { return layout_md(v.shape, v.dtype, v.layout); }
+memory::desc value_md(const PlanValue& v) {
+  if (v.md.empty()) return layout_md(v.shape, v.dtype, v.layout);
+  if (v.md.size() != sizeof(dnnl_memory_desc_t))
+    fail("value '", v.name, "': its layout was recorded by another oneDNN version (compile the model again)");
+  dnnl_memory_desc_t c;
+  std::memcpy(&c, v.md.data(), sizeof c);
+  const memory::desc md(c);
+  if (md.get_size() != v.bytes) fail("value '", v.name, "': its recorded layout does not fit its size");
+  return md;
+}
+
+std::string md_bytes(const memory::desc& md) {
+  return std::string(reinterpret_cast<const char*>(&md.data), sizeof md.data);
+}
 
 std::string layout_of(const memory::desc& md) {
   const memory::dims d = md.dims();

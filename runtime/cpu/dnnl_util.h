@@ -21,7 +21,11 @@ memory::desc plain_md(const Shape& shape, DType t);
 // The descriptor of a layout: "" is row-major; anything else must be a oneDNN format tag's name.
 // Throws Error naming the layout when it is unknown or does not fit the rank.
 memory::desc layout_md(const Shape& shape, DType t, const std::string& layout);
+// The descriptor of a plan value (from its recorded descriptor bytes when it has a layout). Throws
+// Error when the bytes do not fit this oneDNN.
 memory::desc value_md(const PlanValue& v);
+// A descriptor as bytes (PlanValue::md) and back.
+std::string md_bytes(const memory::desc& md);
 // The name of the format tag that describes `md` ("nChw16c", "OIhw16i16o", ...), "" when it is
 // row-major, "?" when no tag matches.
 std::string layout_of(const memory::desc& md);
