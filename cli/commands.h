@@ -11,6 +11,7 @@ int cmd_check(const std::vector<std::string>& args);
 int cmd_ops(const std::vector<std::string>& args);
 int cmd_bench_egraph(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
+int cmd_plan(const std::vector<std::string>& args);
 int cmd_optimize(const std::vector<std::string>& args);
 int cmd_compile(const std::vector<std::string>& args);
 int cmd_targets(const std::vector<std::string>& args);

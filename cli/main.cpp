@@ -33,6 +33,8 @@ commands:
       them, MODEL.onnx with data in --data DIR (default MODEL.testdata/), or a compiled folder.
   bench MODEL|DIR [--threads N] [--runs N] [--profile FILE.json]
       Latency of the CPU runtime (median, p90) with a per-kernel profile and a Chrome trace.
+  plan DIR|FILE [--values]
+      A compiled plan as text: kernels with their parameters, layouts and arena offsets.
   optimize MODEL -o OUT.onnx [--target T] [--json REPORT] [--input-shape NAME=DIMS]...
       Optimizes MODEL through the e-graph with the rules of ruledb/ and writes standard ONNX.
   compile MODEL [--target T] [-o OUTDIR]
@@ -81,6 +83,7 @@ int main(int argc, char** argv) {
     if (command == "ops") return eqopt::cli::cmd_ops(rest);
     if (command == "bench-egraph") return eqopt::cli::cmd_bench_egraph(rest);
     if (command == "bench") return eqopt::cli::cmd_bench(rest);
+    if (command == "plan") return eqopt::cli::cmd_plan(rest);
     if (command == "optimize") return eqopt::cli::cmd_optimize(rest);
     if (command == "compile") return eqopt::cli::cmd_compile(rest);
     if (command == "targets") return eqopt::cli::cmd_targets(rest);
