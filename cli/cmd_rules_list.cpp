@@ -13,7 +13,7 @@ namespace eqopt::cli {
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: eqopt rules list [FILE|DIR]... [--category C] [--tag T] [--status-file F] [--json]
+constexpr const char* kHelp = R"(usage: eqopt rules list [FILE|DIR]... [--category C] [--tag T] [--status-file F] [--json|--expanded]
 
 Lists every rule of the rule files (default: the rule database, ruledb/) as the optimizer runs
 them: a bidirectional rule as NAME and NAME-rev. Each with its category, tags, file:line and its
@@ -29,13 +29,17 @@ The status file is $EQOPT_STATUS_FILE, else $XDG_CACHE_HOME/eqopt/rule-status.ts
   --status-file F   read the statuses from F
   --json            print a JSON array, one object per rule: name, category, tags, file, line,
                     status, detail (the verdict's scope or reason), verified (UTC time), text
+  --expanded        print the rules themselves in the rule language, as the optimizer runs them:
+                    directed, predicates and variants expanded, a `category` line where it
+                    changes (no positions: two rule folders that state the same rules print the
+                    same text)
 )";
 
 }  // namespace
 
 int cmd_rules_list(const std::vector<std::string>& argv) {
   Args args("rules list", argv,
-            {{"help"}, {"category", true, true}, {"tag", true, true}, {"status-file", true}, {"json"}});
+            {{"help"}, {"category", true, true}, {"tag", true, true}, {"status-file", true}, {"json"}, {"expanded"}});
   if (args.flag("help")) {
     std::cout << kHelp;
     return 0;
@@ -59,6 +63,14 @@ int cmd_rules_list(const std::vector<std::string>& argv) {
     return s;
   };
 
+  if (args.flag("expanded")) {
+    std::string category;
+    for (const rules::Rule* r : shown) {
+      if (r->category != category) std::cout << "category " << (category = r->category) << "\n";
+      std::cout << r->str();
+    }
+    return 0;
+  }
   if (args.flag("json")) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const rules::Rule* r : shown) {

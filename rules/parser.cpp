@@ -8,8 +8,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
+#include "rules/guard.h"
+#include "rules/variants.h"
 #include "support/error.h"
 
 namespace eqopt::rules {
@@ -115,12 +118,15 @@ const Attr* PatternAst::attr(const std::string& n) const {
 }
 
 std::string PatternAst::str() const {
+  const char* mark = form == Form::First ? "?" : form == Form::Second ? "+" : "";
   switch (kind) {
-    case Kind::Var: return name;
+    case Kind::Var: return name + mark;
     case Kind::Const: return "#c(" + constant.str() + ")";
+    case Kind::Choice:
+      return "(if " + name + " " + children.at(0).str() + (children.size() > 1 ? " " + children[1].str() : "") + ")";
     case Kind::Op: break;
   }
-  std::string head = name;
+  std::string head = name + (swap ? "*" : "") + mark;
   if (!attrs.empty()) head += "{" + join(attrs, [](const Attr& a) { return a.name + "=" + a.value.str(); }) + "}";
   if (!parenthesized) return head;
   std::string out = "(" + head;
@@ -130,11 +136,15 @@ std::string PatternAst::str() const {
 
 bool Rule::has_tag(const std::string& t) const { return std::find(tags.begin(), tags.end(), t) != tags.end(); }
 
-std::string Rule::str() const {
+std::string Rule::patterns_str() const {
   auto s = [](const PatternAst& p) { return p.str(); };
+  return join(lhs, s) + (bidirectional ? " <=> " : " => ") + join(rhs, s);
+}
+
+std::string Rule::str() const {
   std::string out = "rule " + name;
   if (!tags.empty()) out += " [" + join(tags, [](const std::string& t) { return t; }) + "]";
-  out += ":\n  " + join(lhs, s) + (bidirectional ? " <=> " : " => ") + join(rhs, s) + "\n";
+  out += ":\n  " + patterns_str() + "\n";
   if (guard) out += "  if " + guard->str() + "\n";
   return out;
 }
@@ -157,14 +167,19 @@ struct Binding {
 };
 using Bindings = std::map<std::string, Binding>;
 
+std::string lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  return s;
+}
+
 class Parser {
  public:
-  Parser(std::string_view src, const std::string& file) : src_(src), file_(file) {
+  Parser(std::string_view src, const std::string& file) : src_(src), file_(file), predicates_(file) {
     category_ = std::filesystem::path(file).stem().string();
   }
 
   std::vector<Rule> parse_file() {
-    std::vector<Rule> rules;
     skip_ws();
     while (!eof()) {
       const int l = line_, c = col_;
@@ -175,24 +190,54 @@ class Parser {
         if (cat.empty()) error("expected a category name after 'category'");
         category_ = cat;
       } else if (word == "rule") {
-        rules.push_back(parse_rule(l, c));
-        register_name(rules.back());
+        templates_.push_back(parse_rule(l, c));
+      } else if (word == "predicate") {
+        parse_predicate();
+      } else if (word == "for") {
+        parse_for(l, c);
       } else if (word.empty()) {
-        error("expected 'rule' or 'category', found " + describe_here());
+        error("expected 'rule', 'category', 'predicate' or 'for', found " + describe_here());
       } else {
-        error_at(l, c, "unknown keyword '" + word + "' (expected 'rule' or 'category')");
+        error_at(l, c, "unknown keyword '" + word + "' (expected 'rule', 'category', 'predicate' or 'for')");
       }
       skip_ws();
+    }
+    // Predicates may be used before their definition, so they are expanded once the file is read.
+    std::vector<Rule> rules;
+    for (Template& t : templates_) {
+      predicates_.expand(t.rule);
+      for (Rule& r : expand_variants(t.rule, t.second)) {
+        if (t.generated && r.text == t.rule.text) r.text = r.patterns_str();
+        check_variables(r);
+        register_name(r, r.name == t.second.name ? std::pair{t.second.line, t.second.column} : t.name_pos);
+        rules.push_back(std::move(r));
+      }
     }
     return rules;
   }
 
  private:
+  // A rule as written, before its predicates and variants are expanded.
+  struct Template {
+    Rule rule;
+    SecondName second;              // `rule NAME / SECOND`
+    std::pair<int, int> name_pos;   // of NAME
+    bool generated = false;         // in a `for` block: its text is printed, not copied
+  };
+  // The variable of the enclosing `for` block and its value for this pass over the block.
+  struct BlockVar {
+    std::string name, value;  // name with its '$'
+    bool used = false;        // whether the rule name being read used it
+  };
+
   std::string_view src_;
   std::string file_;
   std::string category_;
   size_t pos_ = 0;
   int line_ = 1, col_ = 1;
+  std::vector<Template> templates_;
+  Predicates predicates_;
+  std::optional<BlockVar> block_;
   struct NameUse {
     int line;
     std::string reverse_of;  // non-empty: the name is the reverse of this bidirectional rule
@@ -241,6 +286,32 @@ class Parser {
   }
   bool peek_keyword(std::string_view kw) {
     return peek(kw) && !is_name_char(at(kw.size()));
+  }
+  // Whether the next token starts an item (or closes the enclosing `for` block): where a rule's or
+  // predicate's text ends.
+  bool at_item_end() {
+    skip_ws();
+    return eof() || (block_ && cur() == '}') || peek_keyword("rule") || peek_keyword("category") ||
+           peek_keyword("predicate") || peek_keyword("for");
+  }
+  // `$name` of the enclosing `for` block: its value.
+  std::string read_block_var() {
+    const int l = line_, c = col_;
+    advance();  // '$'
+    const std::string name = "$" + read_while(is_ident_char);
+    if (!block_) error_at(l, c, name + " is only defined inside a 'for' block");
+    if (name != block_->name) error_at(l, c, "unknown " + name + " (the enclosing 'for' block defines " + block_->name + ")");
+    block_->used = true;
+    return block_->value;
+  }
+  // A rule name, in which `$op` stands for the block's value in lower case (`conv-$op-fused`).
+  std::string read_rule_name() {
+    std::string name = read_while(is_name_char);
+    while (cur() == '$') {
+      name += lower(read_block_var());
+      name += read_while(is_name_char);
+    }
+    return name;
   }
   template <class Pred>
   std::string read_while(Pred p) {
@@ -458,6 +529,7 @@ class Parser {
     if (ch == '"') return parse_string();
     if (is_digit(ch)) return parse_number();
     if (ch == '?') return parse_var();
+    if (ch == '$') return make(Expr::Kind::String, l, c, read_block_var());
     if (is_alpha(ch)) {
       std::string name = read_while(is_ident_char);
       skip_ws();
@@ -480,7 +552,8 @@ class Parser {
       advance();
       skip_ws();
       if (cur() == '?') error("expected an operator name; a variable cannot be an operator");
-      if (!is_alpha(cur())) error("expected an operator name after '(', found " + describe_here());
+      if (peek_keyword("if")) return parse_choice(p);
+      if (!is_alpha(cur()) && cur() != '$') error("expected an operator name after '(', found " + describe_here());
       parse_op_head(p);
       p.parenthesized = true;
       for (;;) {
@@ -498,6 +571,7 @@ class Parser {
       Expr v = parse_var();
       p.kind = PatternAst::Kind::Var;
       p.name = v.text;
+      p.form = read_form_mark();
       return p;
     }
     if (at_constant()) {
@@ -507,15 +581,39 @@ class Parser {
       expect(")", "to close the constant #c(");
       return p;
     }
-    if (is_alpha(cur())) {
+    if (is_alpha(cur()) || cur() == '$') {
       parse_op_head(p);
       return p;
     }
     error("expected a pattern, found " + describe_here());
   }
+  // `?` or `+` written right after a variable or an operator name: the part is in one form only.
+  PatternAst::Form read_form_mark() {
+    if (cur() != '?' && cur() != '+') return PatternAst::Form::Both;
+    const char c = cur();
+    advance();
+    return c == '?' ? PatternAst::Form::First : PatternAst::Form::Second;
+  }
+  // `(if ?b WITH WITHOUT)` or `(if ?b WITH)`, after its '(' (p holds that position).
+  PatternAst parse_choice(PatternAst& p) {
+    advance(2);
+    skip_ws();
+    if (cur() != '?') error("expected a variable after '(if', found " + describe_here());
+    p.kind = PatternAst::Kind::Choice;
+    p.name = parse_var().text;
+    p.children.push_back(parse_pattern());
+    if (!peek(")")) p.children.push_back(parse_pattern());
+    expect(")", "after the patterns of (if " + p.name + " ...)");
+    return p;
+  }
   void parse_op_head(PatternAst& p) {
     p.kind = PatternAst::Kind::Op;
-    p.name = read_while(is_op_char);
+    p.name = cur() == '$' ? read_block_var() : read_while(is_op_char);
+    if (cur() == '*') {
+      advance();
+      p.swap = true;
+    }
+    p.form = read_form_mark();
     if (!accept("{")) return;
     for (;;) {
       skip_ws();
@@ -549,17 +647,29 @@ class Parser {
   }
 
   // ---- rules ----
-  Rule parse_rule(int l, int c) {
-    Rule r;
+  Template parse_rule(int l, int c) {
+    Template t;
+    Rule& r = t.rule;
     r.file = file_;
     r.line = l;
     r.column = c;
     r.category = category_;
     skip_ws();
-    const int name_line = line_, name_col = col_;
-    r.name = read_while(is_name_char);
+    t.name_pos = {line_, col_};
+    if (block_) block_->used = false;
+    r.name = read_rule_name();
     if (r.name.empty()) error("expected a rule name after 'rule', found " + describe_here());
-    name_pos_ = {name_line, name_col};
+    if (block_ && !block_->used)
+      error_at(t.name_pos.first, t.name_pos.second,
+               "rule '" + r.name + "' is in a 'for' block: its name must use " + block_->name + " (one rule per value)");
+    if (accept("/")) {
+      skip_ws();
+      t.second.line = line_;
+      t.second.column = col_;
+      t.second.name = read_rule_name();
+      if (t.second.name.empty()) error("expected the name of the rule's second form after '/', found " + describe_here());
+    }
+    t.generated = block_.has_value();
     if (accept("[")) {
       for (;;) {
         skip_ws();
@@ -596,22 +706,111 @@ class Parser {
       advance(2);
       r.guard = parse_expr();
     }
-    skip_ws();
-    if (!eof() && !peek_keyword("rule") && !peek_keyword("category"))
-      error("expected ',', 'if', 'rule', 'category' or end of file after rule '" + r.name + "', found " + describe_here());
-    check_variables(r);
-    return r;
+    if (!at_item_end())
+      error("expected ',', 'if', 'rule', 'category', 'predicate', 'for'" + std::string(block_ ? ", '}'" : "") +
+            " or end of file after rule '" + r.name + "', found " + describe_here());
+    return t;
   }
-  std::pair<int, int> name_pos_{0, 0};
 
-  void register_name(const Rule& r) {
+  // `predicate NAME(?a, ?b): EXPR`, after the keyword.
+  void parse_predicate() {
+    skip_ws();
+    if (block_) error("a predicate cannot be defined inside a 'for' block");
+    Predicate p;
+    p.line = line_;
+    p.column = col_;
+    p.name = read_while(is_ident_char);
+    if (p.name.empty() || !is_alpha(p.name[0])) error("expected a predicate name after 'predicate', found " + describe_here());
+    const auto& functions = guard::function_names();
+    if (std::find(functions.begin(), functions.end(), p.name) != functions.end())
+      error_at(p.line, p.column, "predicate '" + p.name + "' would hide the guard function of that name");
+    if (const Predicate* before = predicates_.find(p.name))
+      error_at(p.line, p.column, str_cat("predicate '", p.name, "' is defined twice (first at line ", before->line, ")"));
+    expect("(", "after the predicate name");
+    if (!accept(")")) {
+      for (;;) {
+        skip_ws();
+        if (cur() != '?') error("expected a parameter (a variable such as ?x), found " + describe_here());
+        const Expr v = parse_var();
+        if (std::find(p.params.begin(), p.params.end(), v.text) != p.params.end())
+          error_at(v.line, v.column, "parameter " + v.text + " is given twice");
+        if (v.text == "?root") error_at(v.line, v.column, "?root is the matched value; it cannot be a parameter");
+        p.params.push_back(v.text);
+        if (accept(",")) continue;
+        expect(")", "or ',' after a parameter");
+        break;
+      }
+    }
+    expect(":", "after the parameters of predicate '" + p.name + "'");
+    p.body = parse_expr();
+    std::vector<const Expr*> vs;
+    vars_with_pos(p.body, vs);
+    for (const Expr* v : vs)
+      if (v->text != "?root" && std::find(p.params.begin(), p.params.end(), v->text) == p.params.end())
+        error_at(v->line, v->column, "variable " + v->text + " in predicate '" + p.name + "' is not one of its parameters");
+    if (!at_item_end())
+      error("expected 'rule', 'category', 'predicate', 'for' or end of file after predicate '" + p.name + "', found " +
+            describe_here());
+    predicates_.define(std::move(p));
+  }
+
+  // `for $op in A, B, C { rule ... }`, after the keyword: the rules of the block once per value.
+  void parse_for(int l, int c) {
+    if (block_) error_at(l, c, "'for' blocks do not nest");
+    skip_ws();
+    if (cur() != '$') error("expected a variable such as $op after 'for', found " + describe_here());
+    advance();
+    BlockVar var;
+    var.name = "$" + read_while(is_ident_char);
+    if (var.name == "$") error("expected a variable name after '$'");
+    skip_ws();
+    if (!peek_keyword("in")) error("expected 'in' after 'for " + var.name + "', found " + describe_here());
+    advance(2);
+    std::vector<std::string> values;
+    for (;;) {
+      skip_ws();
+      const int vl = line_, vc = col_;
+      if (!is_alpha(cur())) error("expected an operator name, found " + describe_here());
+      std::string v = read_while(is_op_char);
+      if (std::find(values.begin(), values.end(), v) != values.end()) error_at(vl, vc, "'" + v + "' is listed twice");
+      values.push_back(std::move(v));
+      if (!accept(",")) break;
+    }
+    expect("{", "after the values of 'for " + var.name + "'");
+    const size_t start = pos_;
+    const int start_line = line_, start_col = col_;
+    for (const std::string& v : values) {
+      pos_ = start;
+      line_ = start_line;
+      col_ = start_col;
+      var.value = v;
+      block_ = var;
+      size_t rules = 0;
+      for (;;) {
+        skip_ws();
+        if (eof()) error_at(l, c, "unclosed 'for' block (expected '}')");
+        if (cur() == '}') break;
+        const int rl = line_, rc = col_;
+        const std::string word = read_while(is_ident_char);
+        if (word != "rule")
+          error_at(rl, rc, "expected 'rule' or '}' in a 'for' block, found " + (word.empty() ? describe_here() : "'" + word + "'"));
+        templates_.push_back(parse_rule(rl, rc));
+        ++rules;
+      }
+      if (rules == 0) error_at(l, c, "empty 'for' block");
+    }
+    advance();  // '}'
+    block_.reset();
+  }
+
+  void register_name(const Rule& r, std::pair<int, int> name_pos) {
     auto clash = [&](const std::string& n, const std::string& what) {
       auto it = names_.find(n);
       if (it == names_.end()) return;
       std::string first = it->second.reverse_of.empty()
                               ? str_cat("first defined at line ", it->second.line)
                               : str_cat("the reverse of bidirectional rule '", it->second.reverse_of, "' at line ", it->second.line);
-      error_at(name_pos_.first, name_pos_.second, what + " (" + first + ")");
+      error_at(name_pos.first, name_pos.second, what + " (" + first + ")");
     };
     clash(r.name, "duplicate rule name '" + r.name + "'");
     if (r.bidirectional) clash(r.name + "-rev", "bidirectional rule '" + r.name + "' needs the name '" + r.name + "-rev' for its reverse");
@@ -667,7 +866,8 @@ class Parser {
         if (p.constant.kind != Expr::Kind::Int && p.constant.kind != Expr::Kind::Float)
           error_at(p.constant.line, p.constant.column, "a constant #c(...) on the " + side + " holds one number");
         return;
-      case PatternAst::Kind::Op: break;
+      case PatternAst::Kind::Op:
+      case PatternAst::Kind::Choice: break;  // no choice is left once variants are expanded
     }
     for (const Attr& a : p.attrs) {
       if (a.name == "*" && !a.value.is_var())
@@ -703,7 +903,8 @@ class Parser {
             error_at(v->line, v->column, "variable " + v->text + " on the right-hand side is not bound by the left-hand side");
         return;
       }
-      case PatternAst::Kind::Op: break;
+      case PatternAst::Kind::Op:
+      case PatternAst::Kind::Choice: break;
     }
     for (const Attr& a : p.attrs) {
       std::vector<const Expr*> vs;
@@ -808,19 +1009,14 @@ std::vector<Rule> expand_bidirectional(const std::vector<Rule>& rules) {
       out.push_back(r);
       continue;
     }
-    auto side = [](const std::vector<PatternAst>& ps) {
-      std::string s;
-      for (size_t i = 0; i < ps.size(); ++i) s += (i ? ", " : "") + ps[i].str();
-      return s;
-    };
     Rule fwd = r;
     fwd.bidirectional = false;
-    fwd.text = side(r.lhs) + " => " + side(r.rhs);
+    fwd.text = fwd.patterns_str();
     Rule rev = r;
     rev.bidirectional = false;
     rev.name = r.name + "-rev";
     std::swap(rev.lhs, rev.rhs);
-    rev.text = side(rev.lhs) + " => " + side(rev.rhs);
+    rev.text = rev.patterns_str();
     out.push_back(std::move(fwd));
     out.push_back(std::move(rev));
   }

@@ -49,16 +49,24 @@ struct Attr {
 // A pattern: an operator applied to children, a variable, or a scalar constant `#c(1.0)`.
 struct PatternAst {
   enum class Kind {
-    Op,     // name: the operator; attrs; children. `(Op{a=1} x y)`, or bare `Op` / `Op{...}` (no children)
-    Var,    // name: the variable with its '?'
-    Const,  // constant: the literal (Int or Float); written `#c(VALUE)`
+    Op,      // name: the operator; attrs; children. `(Op{a=1} x y)`, or bare `Op` / `Op{...}` (no children)
+    Var,     // name: the variable with its '?'
+    Const,   // constant: the literal (Int or Float); written `#c(VALUE)`
+    Choice,  // name: a marked operand variable; children: {with it[, without it]}. `(if ?b A B)`, `(if ?b A)`
   };
+  // Which of a rule's two forms (`rule NAME / NAME2`) a marked part belongs to: an operand `?b?` or
+  // a one-operand operator `Op?` is only in the first, `?b+` / `Op+` only in the second.
+  enum class Form { Both, First, Second };
   Kind kind = Kind::Op;
   std::string name;
   std::vector<Attr> attrs;  // as written, in order
   std::vector<PatternAst> children;
   bool parenthesized = false;  // Op written in parentheses (`(Op)` vs bare `Op`)
   Expr constant;               // Const only
+  // Variant markers (docs/rule-language.md, "Variants"). The parser expands them: no rule that
+  // parse_rules returns holds one.
+  Form form = Form::Both;
+  bool swap = false;  // `Op*`: the rule also stands with the two operands of this operator swapped
   int line = 0, column = 0;
 
   bool is_var() const { return kind == Kind::Var; }
@@ -80,6 +88,8 @@ struct Rule {
   bool has_tag(const std::string& t) const;
   // The rule in the file syntax: `rule NAME [tags]:` then the patterns and guard, indented.
   std::string str() const;
+  // The patterns alone, `lhs => rhs` (`<=>` for a bidirectional rule), as str() prints them.
+  std::string patterns_str() const;
 };
 
 }  // namespace eqopt::rules

@@ -9,6 +9,7 @@
 
 #include "rules/parser.h"
 #include "support/error.h"
+#include "tests/test_util.h"
 
 namespace eqopt::rules {
 namespace {
@@ -37,14 +38,7 @@ rule add-zero:
 )";
 
 // The message of the Error that parsing `text` as "t.rules" throws ("" when none).
-std::string error_of(const std::string& text) {
-  try {
-    parse_rules(text, "t.rules");
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::string& text) { return test::rule_parse_error(text); }
 
 Expr guard_of(const std::string& guard) {
   auto rules = parse_rules("rule g: (F ?x ?y ?z) => ?x if " + guard, "g.rules");
@@ -220,14 +214,14 @@ TEST(RuleParser, Errors) {
             "t.rules:1:14: '*' on the left-hand side binds all attributes to a variable: write *=?name");
   EXPECT_EQ(error_of("rule a: (X ?x) => (Y ?x #c(?e))"), "t.rules:1:28: variable ?e on the right-hand side is not bound by the left-hand side");
   EXPECT_EQ(error_of("rule a: (X ?x) => ?x (Y ?x)"),
-            "t.rules:1:22: expected ',', 'if', 'rule', 'category' or end of file after rule 'a', found '('");
+            "t.rules:1:22: expected ',', 'if', 'rule', 'category', 'predicate', 'for' or end of file after rule 'a', found '('");
   EXPECT_EQ(error_of("rule a: (X ?x) => ?x if f(\"abc)"), "t.rules:1:27: unterminated string");
   EXPECT_EQ(error_of("rule : (X ?x) => ?x"), "t.rules:1:6: expected a rule name after 'rule', found ':'");
   // Unknown header keywords.
-  EXPECT_EQ(error_of("categroy fusion\nrule a: (X ?x) => ?x"), "t.rules:1:1: unknown keyword 'categroy' (expected 'rule' or 'category')");
+  EXPECT_EQ(error_of("categroy fusion\nrule a: (X ?x) => ?x"), "t.rules:1:1: unknown keyword 'categroy' (expected 'rule', 'category', 'predicate' or 'for')");
   EXPECT_EQ(error_of("rule a: (X ?x) => ?x\n\n  import foo"),
-            "t.rules:3:3: expected ',', 'if', 'rule', 'category' or end of file after rule 'a', found 'import'");
-  EXPECT_EQ(error_of("(X ?x) => ?x"), "t.rules:1:1: expected 'rule' or 'category', found '('");
+            "t.rules:3:3: expected ',', 'if', 'rule', 'category', 'predicate', 'for' or end of file after rule 'a', found 'import'");
+  EXPECT_EQ(error_of("(X ?x) => ?x"), "t.rules:1:1: expected 'rule', 'category', 'predicate' or 'for', found '('");
   // Unbound variables.
   EXPECT_EQ(error_of("rule a:\n  (X ?x) => (Y ?x ?z)"), "t.rules:2:19: variable ?z on the right-hand side is not bound by the left-hand side");
   EXPECT_EQ(error_of("rule a: (X ?x) => (Y{k=f(?x, ?q)} ?x)"),

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "interp/interpreter.h"
+#include "rules/parser.h"
 
 namespace eqopt::test {
 
@@ -101,5 +102,14 @@ std::string shared_dir() {
 }
 std::string source_dir() { return EQOPT_SOURCE_DIR; }
 std::string binary_dir() { return EQOPT_BINARY_DIR; }
+
+std::string rule_parse_error(const std::string& text) {
+  try {
+    rules::parse_rules(text, "t.rules");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 }  // namespace eqopt::test

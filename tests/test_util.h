@@ -41,6 +41,9 @@ std::string eqopt_exe();
 // A fresh, empty temporary folder (removed at process exit is not guaranteed; tests use unique names).
 std::string temp_dir(const std::string& tag);
 
+// The message of the eqopt::Error that parsing `text` as the rule file "t.rules" throws ("" when none).
+std::string rule_parse_error(const std::string& text);
+
 // Path of the shared test corpus, or "" when ../shared is absent (tests then GTEST_SKIP).
 std::string shared_dir();
 std::string source_dir();

@@ -74,7 +74,8 @@ class TermModelBuilder {
         model_.graph.nodes.push_back(n);
         return n.outputs[0];
       }
-      case PatternAst::Kind::Op: break;
+      case PatternAst::Kind::Op:
+      case PatternAst::Kind::Choice: break;  // the parser leaves no choice in a term
     }
     Node n;
     const size_t dot = p.name.rfind('.');
@@ -328,6 +329,7 @@ rules::PatternAst parse_term(const std::string& text, const std::string& what) {
     }
     throw;
   }
+  if (parsed.size() > 1) fail(what, ": a term is one pattern; it cannot mark variants with '*' (in `", text, "`)");
   if (parsed.size() != 1 || parsed[0].lhs.size() != 1)
     fail(what, ": one term expected, found ", parsed.empty() ? 0 : parsed[0].lhs.size(), " in `", text, "`");
   return parsed[0].lhs[0];
