@@ -425,12 +425,13 @@ class Lowering {
     }
     if (op == "Gemm") {
       if (has_input(2)) {
-        const float beta = node.attr_float("beta", 1.0f);
-        if (beta != 1.0f) {
+        // oneDNN scales the bias with the product (dst = alpha * (A.B + bias)): C becomes C * beta / alpha.
+        const float beta = node.attr_float("beta", 1.0f), alpha = node.attr_float("alpha", 1.0f);
+        if (beta != 1.0f || alpha != 1.0f) {
           const Tensor* c = input_const(2);
-          if (!c || c->dtype() != DType::Float) return std::nullopt;
+          if (!c || c->dtype() != DType::Float || alpha == 0.0f) return std::nullopt;
           Tensor scaled = c->clone();
-          for (float& x : std::span<float>(scaled.mutable_data<float>(), size_t(scaled.numel()))) x *= beta;
+          for (float& x : std::span<float>(scaled.mutable_data<float>(), size_t(scaled.numel()))) x *= beta / alpha;
           const std::string name = node.inputs[2] + "#beta";
           extra_constants_[name] = scaled;
           n.inputs[2] = name;
