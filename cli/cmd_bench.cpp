@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -37,6 +38,9 @@ profile per kernel (median over the runs): op, layout of its output, time, GFLOP
   --profile FILE.json  write a Chrome trace of the timed runs (one event per kernel)
   --top N              kernels listed in the profile (default 15; 0: all)
   --json               print the figures as JSON
+  --data DIR           inputs from DIR/input_i.pb (ONNX backend-test layout) instead of random ones
+  --serve              for benchmark drivers: after warm-up, read a count k per line on stdin, run k
+                       times, print the mean milliseconds per run on one line; stop at end of input
 )";
 
 double percentile(std::vector<double> v, double p) {
@@ -52,7 +56,7 @@ double percentile(std::vector<double> v, double p) {
 int cmd_bench(const std::vector<std::string>& argv) {
   Args args("bench", argv,
             {{"help"}, {"threads", true}, {"runs", true}, {"warmup", true}, {"input-shape", true, true},
-             {"profile", true}, {"top", true}, {"json"}});
+             {"profile", true}, {"top", true}, {"json"}, {"data", true}, {"serve"}});
   if (args.flag("help")) {
     std::cout << kHelp;
     return 0;
@@ -64,13 +68,41 @@ int cmd_bench(const std::vector<std::string>& argv) {
   if (runs < 1 || warmup < 0 || top < 0) fail("--runs must be at least 1, --warmup and --top not negative");
   lower::CpuCompileReport report;
   auto session = open_cpu_session(path, parse_input_shapes(args.values("input-shape")), {},
-                                  rt::SessionOptions{threads, true}, &report);
+                                  rt::SessionOptions{threads, !args.flag("serve")}, &report);
   const rt::Plan& plan = session->plan();
   FeedOptions fo;
-  const auto feeds = make_feeds(stand_in_model(plan), {}, fo);
+  std::map<std::string, Tensor> given;
+  if (auto data = args.value("data")) {
+    // input_0.pb, input_1.pb, ...: bound by name, else by position.
+    const Model io = stand_in_model(plan);
+    for (size_t i = 0;; ++i) {
+      const std::filesystem::path f = std::filesystem::path(*data) / ("input_" + std::to_string(i) + ".pb");
+      if (!std::filesystem::exists(f)) break;
+      NamedTensor t = load_tensor_file(f.string());
+      std::string bind = t.name;
+      if (!io.graph.find_input(bind)) {
+        if (i >= io.graph.inputs.size()) fail(f.string(), ": the plan has only ", io.graph.inputs.size(), " inputs");
+        bind = io.graph.inputs[i].name;
+      }
+      given[bind] = std::move(t.value);
+    }
+  }
+  const auto feeds = make_feeds(stand_in_model(plan), given, fo);
 
   for (int64_t i = 0; i < warmup; ++i) session->run(feeds);
   using Clock = std::chrono::steady_clock;
+  if (args.flag("serve")) {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      const long k = std::strtol(line.c_str(), nullptr, 10);
+      if (k <= 0) fail("--serve reads a positive run count per line, got '", line, "'");
+      const auto t0 = Clock::now();
+      for (long i = 0; i < k; ++i) session->run(feeds);
+      std::printf("%.6f\n", std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / double(k));
+      std::fflush(stdout);
+    }
+    return 0;
+  }
   std::vector<double> total;
   std::vector<std::vector<double>> per_kernel(plan.kernels.size());
   nlohmann::json trace = nlohmann::json::array();

@@ -302,7 +302,11 @@ async function main() {
   if (opts.vs) await compare(model, opts.vs, set, opts);
   else await single(model, set, opts);
 }
-main().catch((e) => {
-  console.error(`ort_run: ${String(e.message).split('\n')[0]}`);
-  process.exit(2);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(`ort_run: ${String(e.message).split('\n')[0]}`);
+    process.exit(2);
+  });
+} else {
+  module.exports = {createSession, feedsFor, checkOutputs, quantile, timeRuns, readTensorProto};
+}
