@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/paths.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "rules/parser.h"
@@ -84,7 +85,7 @@ Exit status: 0 when every rule is within its tolerance, 1 otherwise, 2 for bad i
 // expanded, filtered by --rule.
 std::vector<rules::Rule> load_directed(const Args& args) {
   std::vector<std::string> paths = args.positional();
-  if (paths.empty()) paths.push_back(EQOPT_RULEDB_DIR);
+  if (paths.empty()) paths.push_back(data_dir("ruledb", EQOPT_RULEDB_DIR));
   std::vector<rules::Rule> all = rules::expand_bidirectional(verify::load_rules(paths));
   const std::vector<std::string> only = args.values("rule");
   if (only.empty()) return all;

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "support/paths.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "support/error.h"
@@ -83,7 +84,7 @@ int cmd_rules_prove(const std::vector<std::string>& argv) {
   options.max_nodes = size_t(nodes);
   options.seconds = args.number("time", options.seconds);
   std::vector<std::string> paths = args.values("rules");
-  if (paths.empty()) paths.push_back(EQOPT_RULEDB_DIR);
+  if (paths.empty()) paths.push_back(data_dir("ruledb", EQOPT_RULEDB_DIR));
   const std::vector<rules::Rule> rules = verify::load_rules(paths);
   const verify::ProveResult r = verify::prove_terms(args.positional()[0], args.positional()[1], rules, options);
 

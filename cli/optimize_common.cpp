@@ -1,3 +1,4 @@
+#include "support/paths.h"
 #include "cli/optimize_common.h"
 
 #include <cstdio>
@@ -82,7 +83,7 @@ OptimizeSetup optimize_setup(const Args& args, const std::string& default_target
     o.cost_model = tgt::make_cost_model("cpu");
   }
   o.own_ops = s.target_given ? !args.flag("no-own-ops") : args.flag("own-ops");
-  if (!args.flag("no-rules")) s.rules = rules::load_rule_dir(args.value("rules").value_or(EQOPT_RULEDB_DIR));
+  if (!args.flag("no-rules")) s.rules = rules::load_rule_dir(args.value("rules").value_or(data_dir("ruledb", EQOPT_RULEDB_DIR)));
   return s;
 }
 

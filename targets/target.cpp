@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "support/error.h"
+#include "support/paths.h"
 
 #ifndef EQOPT_TARGETS_DIR
 #define EQOPT_TARGETS_DIR "targets"
@@ -259,7 +260,7 @@ std::vector<std::string> builtin_target_names() { return {"cpu", "gpu", "npu"}; 
 
 std::string targets_dir() {
   if (const char* env = std::getenv("EQOPT_TARGETS_DIR"); env && *env) return env;
-  return EQOPT_TARGETS_DIR;
+  return data_dir("targets", EQOPT_TARGETS_DIR);
 }
 
 TargetDescription load_target_file(const std::string& path) {
