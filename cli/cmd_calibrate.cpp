@@ -15,6 +15,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "lowering/calibrate.h"
+#include "lowering/calibration_cache.h"
 #include "onnx_io/onnx_io.h"
 #include "support/error.h"
 #include "targets/target.h"
@@ -25,7 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kHelp = R"(usage: eqopt calibrate --target cpu [-o FILE] [--reps N] [--json] [--quick]
+constexpr const char* kHelp = R"(usage: eqopt calibrate --target cpu [-o FILE] [--no-cache] [--reps N] [--json] [--quick]
 
 Times representative kernels on this machine through oneDNN (the library the CPU lowering runs):
 convolutions (dense, pointwise, depthwise), matrix products, activations, binary elementwise ops,
@@ -34,6 +35,12 @@ fixed cost of one kernel. Then fits the CPU description's efficiency factors (pe
 op type where one strays from its class) and overhead.kernel, so that estimated costs rank programs
 the way measured times do. Prints each kernel's FLOPs, bytes, measured time and estimates before
 and after, Spearman's rank correlation of estimates and times, and the fitted description.
+
+With --target cpu the fitted description also replaces this machine's cached one
+($XDG_CACHE_HOME/eqopt or ~/.cache/eqopt, keyed by CPU model, ISA and threads), which `eqopt MODEL
+--target cpu` and `eqopt optimize` use from then on (--no-cache, or EQOPT_CALIBRATION=off, leaves the
+cache alone; on a machine without a cached description the first optimization runs a quick
+calibration and caches it).
 
 Only the CPU can be calibrated: the GPU and NPU targets describe hardware this machine lacks.
 The CPU target models one core: when OMP_NUM_THREADS is unset, calibrate runs oneDNN on one thread
@@ -77,7 +84,7 @@ std::string stat(double x, int decimals) { return std::isfinite(x) ? fixed(x, de
 int cmd_calibrate(const std::vector<std::string>& argv) {
   Args args("calibrate", argv,
             {{"help"}, {"target", true}, {"target-file", true}, {"output", true}, {"reps", true}, {"budget", true},
-             {"no-op-types"}, {"quick"}, {"json"}});
+             {"no-op-types"}, {"quick"}, {"json"}, {"no-cache"}});
   if (args.flag("help")) {
     std::cout << kHelp;
     return 0;
@@ -134,6 +141,9 @@ int cmd_calibrate(const std::vector<std::string>& argv) {
        << stat(cal.spearman_before, 3) << " before, " << stat(cal.spearman_after, 3) << " after.\n"
        << tgt::write_target(cal.fitted);
   if (out_path) write_file_atomic(*out_path, file.str());
+  std::string cached;
+  const char* cal_env = std::getenv("EQOPT_CALIBRATION");
+  if (target && !args.flag("no-cache") && !(cal_env && std::string(cal_env) == "off")) cached = lower::store_calibration(file.str());
 
   if (json) {
     nlohmann::ordered_json j;
@@ -168,6 +178,7 @@ int cmd_calibrate(const std::vector<std::string>& argv) {
     j["observed"] = {{"matrix_flops_per_s", cal.observed_matrix_flops_s}, {"bytes_per_s", cal.observed_bytes_s}};
     j["description"] = tgt::write_target(cal.fitted);
     if (out_path) j["output"] = *out_path;
+    if (!cached.empty()) j["cache"] = cached;
     std::cout << j.dump(2) << "\n";
     return 0;
   }
@@ -214,6 +225,7 @@ int cmd_calibrate(const std::vector<std::string>& argv) {
             << stat(std::exp(cal.log_error_after), 2) << ")\n";
   std::cout << "\nfitted description:\n" << tgt::write_target(cal.fitted);
   if (out_path) std::cout << "\nwrote the fitted description to " << *out_path << "\n";
+  if (!cached.empty()) std::cout << "cached for this machine (" << lower::calibration_machine_key() << ") in " << cached << "\n";
   return 0;
 }
 

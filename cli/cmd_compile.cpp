@@ -84,7 +84,7 @@ int cmd_compile(const std::vector<std::string>& argv) {
   fs::create_directories(dir, ec);
   if (ec) fail(dir.string(), ": cannot create the output folder (", ec.message(), ")");
   const auto t1 = std::chrono::steady_clock::now();
-  ReportInput report{model_path, &model, &r, load_ms, 0, {}};
+  ReportInput report{model_path, &model, &r, load_ms, 0, {}, setup.cost_figures};
   const std::string model_out = (dir / "model.onnx").string(), program_out = (dir / "program.onnx").string();
   const std::string text_out = (dir / "report.txt").string(), json_out = (dir / "report.json").string();
   report.files = {{"optimized model", model_out}, {"target program", program_out}, {"report", text_out}, {"report json", json_out}};

@@ -54,7 +54,7 @@ int cmd_optimize(const std::vector<std::string>& argv) {
   setup.options.export_reserve_s = 0.1 + 1 * load_ms / 1e3;  // writing the model takes about as long as reading
   const opt::OptimizeResult r = opt::optimize_model(model, setup.rules, setup.options);
   const auto t3 = std::chrono::steady_clock::now();
-  ReportInput report{args.positional()[0], &model, &r, load_ms, 0, {{"optimized model", *out_path}}};
+  ReportInput report{args.positional()[0], &model, &r, load_ms, 0, {{"optimized model", *out_path}}, setup.cost_figures};
   save_model(r.model, *out_path);
   if (auto program = args.value("program")) {
     save_model(r.extracted, *program);

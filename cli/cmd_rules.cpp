@@ -8,11 +8,11 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "support/paths.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "rules/parser.h"
 #include "support/error.h"
+#include "support/paths.h"
 #include "verify/lint.h"
 #include "verify/prover.h"
 #include "verify/rule_test.h"

@@ -2,10 +2,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "support/paths.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "support/error.h"
+#include "support/paths.h"
 #include "verify/lint.h"
 #include "verify/prove.h"
 

@@ -1,4 +1,3 @@
-#include "support/paths.h"
 #include "cli/optimize_common.h"
 
 #include <cstdio>
@@ -7,8 +6,10 @@
 #include <sstream>
 
 #include "cli/common.h"
+#include "lowering/calibration_cache.h"
 #include "rules/parser.h"
 #include "support/error.h"
+#include "support/paths.h"
 
 namespace eqopt::cli {
 
@@ -73,14 +74,17 @@ OptimizeSetup optimize_setup(const Args& args, const std::string& default_target
   if (auto file = args.value("target-file")) {
     o.cost_model = tgt::make_cost_model_from_file(*file);
     s.target_given = true;
-  } else if (auto name = args.value("target")) {
-    o.cost_model = tgt::make_cost_model(*name);
-    s.target_given = true;
-  } else if (!default_target.empty()) {
-    o.cost_model = tgt::make_cost_model(default_target);
-    s.target_given = true;
   } else {
-    o.cost_model = tgt::make_cost_model("cpu");
+    const std::string name = args.value("target").value_or(default_target.empty() ? "cpu" : default_target);
+    s.target_given = args.value("target").has_value() || !default_target.empty();
+    if (name == "cpu") {
+      // The cpu description fitted to this machine (lowering/calibration_cache.h).
+      lower::MachineDescription m = lower::cpu_description_for_this_machine();
+      o.cost_model = std::make_shared<const tgt::CostModel>(std::move(m.description));
+      s.cost_figures = m.figures;
+    } else {
+      o.cost_model = tgt::make_cost_model(name);
+    }
   }
   o.own_ops = s.target_given ? !args.flag("no-own-ops") : args.flag("own-ops");
   if (!args.flag("no-rules")) s.rules = rules::load_rule_dir(args.value("rules").value_or(data_dir("ruledb", EQOPT_RULEDB_DIR)));
@@ -131,6 +135,7 @@ std::string report_text(const ReportInput& in) {
   const double speedup = r.cost_after > 0 ? r.cost_before / r.cost_after : 0;
   o << "estimated time on " << r.target << ": " << fixed(r.cost_before * 1e3) << " ms -> " << fixed(r.cost_after * 1e3)
     << " ms (" << fixed(speedup, 2) << "x)\n";
+  if (!in.cost_figures.empty()) o << "cost figures: " << in.cost_figures << "\n";
   const opt::TargetExtraction& e = r.extraction;
   o << "extraction: " << e.method << (e.optimal ? " (optimal)" : "") << "; greedy tree-cost "
     << fixed(e.tree_greedy_cost * 1e3) << " ms, heuristic " << fixed(e.heuristic_cost * 1e3) << " ms";
@@ -186,6 +191,7 @@ nlohmann::ordered_json report_json(const ReportInput& in) {
   nlohmann::ordered_json j;
   j["model"] = in.model_path;
   j["target"] = r.target;
+  if (!in.cost_figures.empty()) j["cost_figures"] = in.cost_figures;
   nlohmann::ordered_json files = nlohmann::ordered_json::object();
   for (const auto& [role, path] : in.files) files[role] = path;
   j["files"] = files;

@@ -23,6 +23,7 @@ struct OptimizeSetup {
   opt::OptimizeOptions options;
   std::vector<rules::Rule> rules;
   bool target_given = false;  // --target or --target-file (else the cpu cost model, standard ops only)
+  std::string cost_figures;   // which figures the cpu description has (calibrated on this machine or shipped)
 };
 // Reads the options; `default_target` is used when neither --target nor --target-file is given
 // ("" keeps the plain standard-ONNX objective on the cpu cost model).
@@ -34,6 +35,7 @@ struct ReportInput {
   const opt::OptimizeResult* result = nullptr;
   double load_ms = 0, save_ms = 0;
   std::vector<std::pair<std::string, std::string>> files;  // what was written: role, path
+  std::string cost_figures;                                // OptimizeSetup::cost_figures
 };
 std::string report_text(const ReportInput& in);
 nlohmann::ordered_json report_json(const ReportInput& in);

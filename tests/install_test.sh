@@ -8,6 +8,7 @@ build="$1" src="$2"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export OMP_NUM_THREADS=1
+export XDG_CACHE_HOME="$work/cache" EQOPT_CALIBRATION=on  # the first cpu optimization calibrates and caches
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
 prefix="$work/prefix"
 for f in bin/eqopt bin/eqopt-run lib/libeqopt_runtime.a include/eqopt/runtime/session.h lib/cmake/eqopt/eqoptConfig.cmake \
@@ -18,6 +19,10 @@ if ldd "$prefix/bin/eqopt-run" | grep -Eq 'libz3|libCbc'; then echo "eqopt-run l
 # The installed eqopt finds its rules and targets under PREFIX/share/eqopt.
 "$prefix/bin/eqopt" "$src/examples/resnet_block.onnx" --target cpu -o "$work/rb" --quiet
 [ -f "$work/rb/model.plan" ] || { echo "no plan written"; exit 1; }
+grep -q '^cost figures: calibrated on this machine now' "$work/rb/report.txt" || { echo "no calibration on first use"; exit 1; }
+ls "$work/cache/eqopt/"cpu-*.target > /dev/null
+"$prefix/bin/eqopt" "$src/examples/resnet_block.onnx" --target cpu -o "$work/rb2" --quiet
+grep -q "^cost figures: calibrated on this machine ($work/cache/eqopt/cpu-" "$work/rb2/report.txt" || { echo "the cache is not read"; exit 1; }
 cmake -S "$src/examples/runtime_api" -B "$work/example" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release > "$work/configure.log"
 cmake --build "$work/example" > "$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
 "$work/example/runtime_api" "$work/rb/model.plan" | tee "$work/example.out"
