@@ -67,14 +67,6 @@ std::string fixed(double x, int decimals) {
 std::string pad(const std::string& s, size_t width) { return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' '); }
 std::string rpad(const std::string& s, size_t width) { return s.size() >= width ? " " + s : std::string(width - s.size(), ' ') + s; }
 
-std::string utc_now() {
-  char buf[64];
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
 
 // Spearman or error figures that may be NaN (a constant series).
 std::string stat(double x, int decimals) { return std::isfinite(x) ? fixed(x, decimals) : "n/a"; }
@@ -136,7 +128,7 @@ int cmd_calibrate(const std::vector<std::string>& argv) {
   const lower::Calibration cal = lower::calibrate_cpu(base, options);
 
   std::ostringstream file;
-  file << "# Fitted by `eqopt calibrate` on " << utc_now() << " (" << cal.runtime << "), " << cal.kernels.size()
+  file << "# Fitted by `eqopt calibrate` on " << lower::utc_now() << " (" << cal.runtime << "), " << cal.kernels.size()
        << " kernels.\n# Spearman rank correlation of estimated and measured kernel times: "
        << stat(cal.spearman_before, 3) << " before, " << stat(cal.spearman_after, 3) << " after.\n"
        << tgt::write_target(cal.fitted);

@@ -37,6 +37,9 @@ std::string cache_dir() {
   return "";
 }
 
+
+}  // namespace
+
 std::string utc_now() {
   char buf[64];
   const std::time_t t = std::time(nullptr);
@@ -45,8 +48,6 @@ std::string utc_now() {
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
   return buf;
 }
-
-}  // namespace
 
 std::string calibration_machine_key() {
   const std::string isa = rt::cpu_machine_key();

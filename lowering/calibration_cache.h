@@ -13,6 +13,9 @@
 
 namespace eqopt::lower {
 
+// "2026-12-07 20:12 UTC", for the header of a fitted description.
+std::string utc_now();
+
 // "AMD EPYC 7B13 | avx512_core_bf16 | 1 threads"
 std::string calibration_machine_key();
 // The cache file of this machine's key.
