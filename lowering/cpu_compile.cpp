@@ -464,9 +464,13 @@ class Lowering {
       if (!input_const(1) || (has_input(2) && !input_const(2))) return std::nullopt;
       return n;
     }
-    if (op == "Concat" || op == "Transpose" || op == "MatMul" || op == "Gemm" || id.domain == "eqopt" ||
-        op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Max" || op == "Min")
+    if (op == "Add" || op == "Mul" || op == "Max" || op == "Min") {
+      // oneDNN's binary primitive cannot broadcast its first source: commutative ops swap operands.
+      if (node.inputs.size() == 2 && type_of(node.inputs[0]).static_shape() != type_of(node.outputs[0]).static_shape() &&
+          type_of(node.inputs[1]).static_shape() == type_of(node.outputs[0]).static_shape())
+        std::swap(n.inputs[0], n.inputs[1]);
       return n;
+    }
     return n;  // eltwise ops
   }
 
@@ -567,7 +571,10 @@ class Lowering {
       inputs[i] = activation(name, &md);
     }
     // The summed input (FusedConv's residual) is read by a reorder into the destination: any layout.
-    if (b.sum_input >= 0) inputs[size_t(b.sum_input)] = homes_.at(kn.inputs[size_t(b.sum_input)]);
+    if (b.sum_input >= 0) {
+      const std::string& z = kn.inputs[size_t(b.sum_input)];
+      inputs[size_t(b.sum_input)] = homes_.count(z) ? homes_.at(z) : plain_constant(z);
+    }
     k.inputs = inputs;
     const int32_t v = add_value(out_name, DType::Float, is_plain(out_md) ? *type_of(out_name).static_shape() : out_shape,
                                 &out_md, rt::Storage::Arena);

@@ -127,6 +127,15 @@ TEST(CpuBackend, MatMulGemmAndBroadcasting) {
       .out("y3")
       .out("y4")
       .out("y5");
+  // FusedMatMul's C as a per-column bias, a residual of the product's shape (sum post-op) and a
+  // per-row term (binary post-op).
+  n.in("res", {2, 3, 5, 6}).w("col", {6}).w("row", {5, 1});
+  n.op("FusedMatMul", {"a", "wb", "res"}, "f1", {Attribute::make_string("activation", "Relu")}, "eqopt")
+      .op("FusedMatMul", {"a", "wb", "col"}, "f2", {}, "eqopt")
+      .op("FusedMatMul", {"a", "wb", "row"}, "f3", {Attribute::make_string("activation", "Tanh")}, "eqopt")
+      .out("f1")
+      .out("f2")
+      .out("f3");
   expect_matches_interpreter(n);
 }
 

@@ -57,8 +57,10 @@ std::unique_ptr<CpuKernel> prepare_dnnl(const PrepareContext& ctx) {
   memory pre_src, pre_dst;
   if (b.sum_input >= 0) {
     if (!ctx.has_in(size_t(b.sum_input))) fail(ctx.where(), "the summed input is missing");
-    pre_src = memory(in[size_t(b.sum_input)], cpu_engine(), ctx.in_data(size_t(b.sum_input)));
     pre_dst = args.at(DNNL_ARG_DST);
+    memory::desc z = in[size_t(b.sum_input)];
+    if (z.dims() != pre_dst.get_desc().dims()) z = z.reshape(pre_dst.get_desc().dims());  // [M, N] into [1, M, N]
+    pre_src = memory(z, cpu_engine(), ctx.in_data(size_t(b.sum_input)));
     if (pre_src.get_data_handle() != pre_dst.get_data_handle()) pre = dnnl::reorder(pre_src, pre_dst);
   }
   return std::make_unique<DnnlKernel>(dnnl::primitive(b.pd.get()), std::move(args), std::move(pre), pre_src, pre_dst);

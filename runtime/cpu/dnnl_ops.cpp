@@ -183,21 +183,36 @@ DnnlBuild build_matmul(const Node& n, const std::vector<md_t>& in, const std::ve
   dnnl::post_ops po;
   const float alpha = gemm ? attr_number(n, "alpha", 1.0f) : 1.0f;
   if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+  // C: a bias when it varies along the last axis only (oneDNN's fast kernels take no other bias), the
+  // destination's initial value under a sum post-op when it has the product's shape (a residual),
+  // else a binary post-op.
   md_t bias;
   const bool has_c = in.size() > 2 && !is_zero(in[2]);
+  enum class CKind { None, Bias, Sum, Binary } ckind = CKind::None;
   if (has_c) {
     memory::dims bdims = in[2].dims();
     if (bdims.size() > rank) unsupported(n, "C has a higher rank than the product");
     while (bdims.size() < rank) bdims.insert(bdims.begin(), 1);
-    for (size_t i = 0; i < rank; ++i)
+    bool last_only = true;
+    for (size_t i = 0; i < rank; ++i) {
       if (bdims[i] != 1 && bdims[i] != cd[i]) unsupported(n, "C does not broadcast to the product");
+      if (i + 1 < rank && bdims[i] != 1) last_only = false;
+    }
     bias = with_dims(in[2], bdims);
+    ckind = last_only ? CKind::Bias : bdims == cd && !gemm && alpha == 1.0f ? CKind::Sum : CKind::Binary;
+    if (ckind == CKind::Binary && (gemm || alpha != 1.0f)) unsupported(n, "C broadcast over rows with alpha");
   }
+  if (ckind == CKind::Sum) po.append_sum(1.0f);
+  if (ckind == CKind::Binary) po.append_binary(algorithm::binary_add, bias);
   if (n.op_type == "FusedMatMul") append_activation(n, po);
   attr.set_post_ops(po);
-  const dnnl::matmul::desc d = has_c ? dnnl::matmul::desc(a, b, bias, c) : dnnl::matmul::desc(a, b, c);
+  const dnnl::matmul::desc d = ckind == CKind::Bias ? dnnl::matmul::desc(a, b, bias, c) : dnnl::matmul::desc(a, b, c);
   DnnlBuild r{dnnl::matmul::primitive_desc(d, attr, cpu_engine()), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS}, {DNNL_ARG_DST}};
-  if (in.size() > 2) r.in_args.push_back(has_c ? DNNL_ARG_BIAS : 0);
+  if (in.size() > 2)
+    r.in_args.push_back(ckind == CKind::Bias     ? DNNL_ARG_BIAS
+                        : ckind == CKind::Binary ? (DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1)
+                                                 : 0);
+  if (ckind == CKind::Sum) r.sum_input = 2;
   return r;
 }
 
