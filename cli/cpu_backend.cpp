@@ -128,7 +128,8 @@ std::string compile_report_text(const lower::CpuCompileReport& r) {
   std::ostringstream s;
   s << "compiled for cpu (" << r.machine << ") in " << r.seconds * 1e3 << " ms\n";
   s << "  kernels: " << r.kernels << " (oneDNN " << r.dnnl << ", own " << r.own << ", reorders " << r.reorders
-    << ", interpreter " << r.interp << "); " << r.folded << " nodes folded into constants\n";
+    << ", interpreter " << r.interp << "); " << r.folded << " nodes folded into constants; " << r.table_gathers
+    << " data moves as table gathers\n";
   if (!r.interp_ops.empty()) {
     s << "  run by the interpreter:";
     for (const auto& [op, n] : r.interp_ops) s << " " << op << " x" << n;

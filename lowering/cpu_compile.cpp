@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <optional>
+#include <random>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -282,6 +284,7 @@ class Lowering {
       ++report_.own;
       return;
     }
+    if (!forced && try_table_gather(node)) return;
     emit_rowmajor(node, "interp", node.inputs.size());
     ++report_.interp;
     ++report_.interp_ops[OpId::of(node).str()];
@@ -318,6 +321,101 @@ class Lowering {
     }
     k.flops = flops_of(node);
     plan_.kernels.push_back(std::move(k));
+  }
+
+  // ---------------------------------------------------------------- table gathers
+  //
+  // A data-movement op with static shapes (Resize in nearest mode, Slice, Gather with constant
+  // indices, Expand, Tile, Split, ...) copies input elements to output elements in a pattern fixed
+  // at compile time. The pattern is found by running the node once in the reference interpreter on a
+  // probe input whose elements hold their own indices, and checked with a second probe holding a
+  // random permutation of them: each output element must be the permuted value of the element the
+  // first probe named (an op that blends or computes values fails this). The node then runs as a
+  // gather by those index tables (runtime/cpu/own_kernels.cpp): exact, and far faster than the
+  // interpreter's general kernels.
+  bool try_table_gather(const Node& node) {
+    if (!node.is_default_domain()) return false;
+    const auto& ops = rt::table_gather_ops();
+    if (std::find(ops.begin(), ops.end(), node.op_type) == ops.end()) return false;
+    if (node.inputs.empty() || node.inputs[0].empty() || !homes_.count(node.inputs[0])) return false;
+    for (size_t i = 1; i < node.inputs.size(); ++i)
+      if (!node.inputs[i].empty() && !constant_of(node.inputs[i])) return false;
+    for (const Attribute& a : node.attributes)
+      if (a.g || !a.graphs.empty()) return false;
+    const TensorType xt = type_of(node.inputs[0]);
+    const DType dt = xt.dtype;
+    if (dt != DType::Float && dt != DType::Double && dt != DType::Int32 && dt != DType::Int64) return false;
+    const Shape xs = *xt.static_shape();
+    const int64_t n = shape_numel(xs);
+    if (n == 0 || n >= (int64_t(1) << 24)) return false;
+    int64_t out_total = 0;
+    for (const std::string& o : node.outputs) {
+      if (o.empty()) return false;
+      out_total += shape_numel(*type_of(o).static_shape());
+    }
+    if (out_total > (int64_t(1) << 24)) return false;
+    auto probe = [&](const std::vector<int64_t>& values) {
+      Tensor t(dt, xs);
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t v = values[size_t(i)];
+        switch (dt) {
+          case DType::Float: t.mutable_data<float>()[i] = float(v); break;
+          case DType::Double: t.mutable_data<double>()[i] = double(v); break;
+          case DType::Int32: t.mutable_data<int32_t>()[i] = int32_t(v); break;
+          default: t.mutable_data<int64_t>()[i] = v; break;
+        }
+      }
+      std::vector<const Tensor*> ins(node.inputs.size(), nullptr);
+      ins[0] = &t;
+      for (size_t i = 1; i < node.inputs.size(); ++i)
+        if (!node.inputs[i].empty()) ins[i] = constant_of(node.inputs[i]);
+      return evaluate_node(node, plan_.opset, ins);
+    };
+    std::vector<int64_t> ident(static_cast<size_t>(n)), perm;
+    std::iota(ident.begin(), ident.end(), 0);
+    perm = ident;
+    std::mt19937_64 rng(0x5eed);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<Tensor> a, b;
+    try {
+      a = probe(ident);
+      b = probe(perm);
+    } catch (const Error&) {
+      return false;
+    }
+    if (a.size() != node.outputs.size() || b.size() != a.size()) return false;
+    std::vector<Tensor> tables;
+    for (size_t o = 0; o < a.size(); ++o) {
+      if (a[o].shape() != *type_of(node.outputs[o]).static_shape() || a[o].dtype() != dt) return false;
+      Tensor table(DType::Int32, a[o].shape());
+      int32_t* tp = table.mutable_data<int32_t>();
+      for (int64_t i = 0; i < a[o].numel(); ++i) {
+        const double va = a[o].as_double(i), vb = b[o].as_double(i);
+        const int64_t src = int64_t(va);
+        if (double(src) != va || src < 0 || src >= n || double(perm[size_t(src)]) != vb) return false;
+        tp[i] = int32_t(src);
+      }
+      tables.push_back(std::move(table));
+    }
+    rt::PlanKernel k;
+    k.impl = "own";
+    k.node = node;
+    k.inputs.push_back(activation(node.inputs[0], nullptr));
+    for (size_t o = 0; o < tables.size(); ++o) {
+      const std::string name = node.outputs[o] + "#gather-table";
+      extra_constants_[name] = std::move(tables[o]);
+      k.inputs.push_back(plain_constant(name));
+    }
+    for (const std::string& o : node.outputs) {
+      const TensorType t = type_of(o);
+      const int32_t v = add_value(o, t.dtype, *t.static_shape(), nullptr, rt::Storage::Arena);
+      homes_[o] = v;
+      k.outputs.push_back(v);
+    }
+    plan_.kernels.push_back(std::move(k));
+    ++report_.own;
+    ++report_.table_gathers;
+    return true;
   }
 
   double flops_of(const Node& node) const {

@@ -43,6 +43,7 @@ struct CpuCompileReport {
   size_t folded = 0;   // ... folded into constants
   size_t kernels = 0;  // kernels of the plan, reorders included
   size_t dnnl = 0, own = 0, reorders = 0, interp = 0;
+  size_t table_gathers = 0;  // ... of the own kernels: data movement as gathers by precomputed tables
   std::map<std::string, size_t> interp_ops;  // op -> nodes the interpreter runs
   size_t in_place = 0;             // outputs that share their input's bytes (views, eltwise, sums)
   uint64_t arena_bytes = 0;        // peak activation memory: the arena

@@ -159,6 +159,33 @@ TEST(CpuBackend, NormalizationSoftmaxReductionsAndData) {
   expect_matches_interpreter(n);
 }
 
+TEST(CpuBackend, DataMovementAsTableGathers) {
+  Net n(13);
+  n.in("x", {1, 3, 5, 4});
+  n.c("scales", Tensor::from_vector<float>({4}, {1, 1, 2, 3}))
+      .c("roi", Tensor(DType::Float, {0}))
+      .c("starts", Tensor::from_vector<int64_t>({2}, {1, 3}))
+      .c("ends", Tensor::from_vector<int64_t>({2}, {5, 0}))
+      .c("axes", Tensor::from_vector<int64_t>({2}, {2, 3}))
+      .c("steps", Tensor::from_vector<int64_t>({2}, {2, -1}))
+      .c("idx", Tensor::from_vector<int64_t>({2, 2}, {2, 0, 1, 1}))
+      .c("split", Tensor::from_vector<int64_t>({2}, {1, 2}));
+  n.op("Resize", {"x", "roi", "scales"}, "r",
+       {Attribute::make_string("mode", "nearest"), Attribute::make_string("coordinate_transformation_mode", "asymmetric"),
+        Attribute::make_string("nearest_mode", "floor")})
+      .op("Slice", {"r", "starts", "ends", "axes", "steps"}, "s")
+      .op("Gather", {"x", "idx"}, "g", {Attribute::make_int("axis", 1)});
+  Node split = make_node("Split", {"x", "split"}, {"p", "q"}, {Attribute::make_int("axis", 1)});
+  n.m.graph.nodes.push_back(split);
+  n.op("Resize", {"x", "roi", "scales"}, "lin", {Attribute::make_string("mode", "linear")});  // blends: not a gather
+  n.out("r").out("s").out("g").out("p").out("q").out("lin");
+  lower::CpuCompileReport report;
+  lower::compile_cpu(n.m, {}, &report);
+  EXPECT_EQ(report.table_gathers, 4u);
+  EXPECT_EQ(report.interp_ops["Resize"], 1u);  // the linear one
+  expect_matches_interpreter(n, 1e-6);
+}
+
 TEST(CpuBackend, InputsSpecialisedByValue) {
   Net n;
   n.in("x", {2, 6});

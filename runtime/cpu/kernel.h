@@ -84,5 +84,7 @@ void register_dnnl_kernels(CpuKernelRegistry& r);  // runtime/cpu/dnnl_kernels.c
 void register_own_kernels(CpuKernelRegistry& r);   // runtime/cpu/own_kernels.cpp
 // Whether `op` (default domain) has an own float32 unary kernel.
 bool own_unary_op(const std::string& op);
+// Default-domain data-movement ops that may run as table gathers (own_kernels.cpp).
+const std::vector<std::string>& table_gather_ops();
 
 }  // namespace eqopt::rt

@@ -87,11 +87,77 @@ std::unique_ptr<CpuKernel> prepare_unary(const PrepareContext& ctx) {
                                        static_cast<float*>(ctx.out_data(0)), shape_numel(x.shape));
 }
 
+// Data movement with static shapes as a gather by precomputed tables: output k's element i is the
+// input's element table_k[i] (the lowering derives the tables from the op; see
+// lowering/cpu_compile.cpp, "table gathers"). Inputs: the data, then one int32 table per output.
+class TableGatherKernel : public CpuKernel {
+ public:
+  struct Part {
+    const int32_t* table;
+    uint8_t* out;
+    int64_t n;
+  };
+  TableGatherKernel(const uint8_t* in, size_t elem, std::vector<Part> parts) : in_(in), elem_(elem), parts_(std::move(parts)) {}
+  void run(dnnl::stream& s) override {
+    s.wait();
+    for (const Part& p : parts_) {
+      switch (elem_) {
+        case 4: copy<uint32_t>(p); break;
+        case 8: copy<uint64_t>(p); break;
+        case 2: copy<uint16_t>(p); break;
+        default: copy<uint8_t>(p); break;
+      }
+    }
+  }
+
+ private:
+  template <class T>
+  void copy(const Part& p) const {
+    const T* x = reinterpret_cast<const T*>(in_);
+    T* y = reinterpret_cast<T*>(p.out);
+#pragma omp parallel for schedule(static) if (p.n > 65536)
+    for (int64_t i = 0; i < p.n; ++i) y[i] = x[p.table[i]];
+  }
+  const uint8_t* in_;
+  size_t elem_;
+  std::vector<Part> parts_;
+};
+
+std::unique_ptr<CpuKernel> prepare_table_gather(const PrepareContext& ctx) {
+  const PlanKernel& k = ctx.kernel;
+  if (k.inputs.size() != k.outputs.size() + 1 || !ctx.has_in(0)) fail(ctx.where(), "a table gather takes the data and one table per output");
+  const PlanValue& x = ctx.in(0);
+  if (!x.layout.empty()) fail(ctx.where(), "a table gather reads a row-major input");
+  const size_t elem = dtype_size(x.dtype);
+  const int64_t in_n = shape_numel(x.shape);
+  std::vector<TableGatherKernel::Part> parts;
+  for (size_t o = 0; o < k.outputs.size(); ++o) {
+    const PlanValue &t = ctx.in(o + 1), &y = ctx.out(o);
+    const int64_t n = shape_numel(y.shape);
+    if (t.dtype != DType::Int32 || shape_numel(t.shape) != n || y.dtype != x.dtype || !y.layout.empty() ||
+        t.storage != Storage::Constant)
+      fail(ctx.where(), "table ", o, " does not fit output ", o);
+    const int32_t* table = static_cast<const int32_t*>(ctx.in_data(o + 1));
+    for (int64_t i = 0; i < n; ++i)
+      if (table[i] < 0 || table[i] >= in_n) fail(ctx.where(), "table ", o, " points outside the input");
+    parts.push_back({table, static_cast<uint8_t*>(ctx.out_data(o)), n});
+  }
+  return std::make_unique<TableGatherKernel>(static_cast<const uint8_t*>(ctx.in_data(0)), elem, std::move(parts));
+}
+
 }  // namespace
 
 bool own_unary_op(const std::string& op) { return unary_ops().count(op) > 0; }
 
+const std::vector<std::string>& table_gather_ops() {
+  static const std::vector<std::string> ops = {"Resize",    "Upsample",      "Slice",        "Gather",     "GatherElements",
+                                               "GatherND",  "Expand",        "Tile",         "Split",      "DepthToSpace",
+                                               "SpaceToDepth", "Transpose", "ReverseSequence", "Compress", "CenterCropPad"};
+  return ops;
+}
+
 void register_own_kernels(CpuKernelRegistry& r) {
+  for (const std::string& op : table_gather_ops()) r.add(OpId("", op), prepare_table_gather);
   for (const auto& [op, fn] : unary_ops()) r.add(OpId("", op), prepare_unary);
   for (const char* op : {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"})
     r.add(OpId("", op), prepare_view);
