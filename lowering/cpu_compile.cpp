@@ -162,7 +162,7 @@ class Lowering {
 
   // A constant packed into the layout of `md` (its dims may regroup the tensor's, row-major order
   // kept: grouped convolution weights, rank-aligned matmul weights).
-  int32_t packed_constant(const std::string& name, const md_t& md) {
+  int32_t packed_constant(const std::string& name, const md_t& md, const md_t* source = nullptr) {
     const memory::dims d = md.dims();
     const Shape shape(d.begin(), d.end());
     for (int32_t p : packed_by_name_[name])
@@ -175,7 +175,9 @@ class Lowering {
       place_constant(v, t.raw_data(), t.nbytes());
     } else {
       std::vector<uint8_t> out(md.get_size());
-      memory src(rt::plain_md(shape, t.dtype()), rt::cpu_engine(), const_cast<void*>(t.raw_data()));
+      const md_t src_md = source && source->data.ndims > 0 ? *source : rt::plain_md(shape, t.dtype());
+      if (src_md.get_size() != t.nbytes()) return -1;
+      memory src(src_md, rt::cpu_engine(), const_cast<void*>(t.raw_data()));
       memory dst(md, rt::cpu_engine(), out.data());
       dnnl::stream s(rt::cpu_engine());
       dnnl::reorder(src, dst).execute(s, src, dst);
@@ -469,6 +471,16 @@ class Lowering {
         if (!input_const(i)) return std::nullopt;  // weights computed at run time: interpreter
       return n;
     }
+    if (op == "ConvTranspose") {
+      const Shape ws = *type_of(node.inputs.at(1)).static_shape();
+      nn::Window win = nn::read_window(node, std::vector<int64_t>(ws.begin() + 2, ws.end()));
+      const Shape xs = *type_of(node.inputs[0]).static_shape();
+      nn::conv_transpose_output_dims(node, win, std::vector<int64_t>(xs.begin() + 2, xs.end()));
+      set_window(n, win);
+      std::erase_if(n.attributes, [](const Attribute& a) { return a.name == "output_padding" || a.name == "output_shape"; });
+      if (!input_const(1) || (has_input(2) && !input_const(2))) return std::nullopt;
+      return n;
+    }
     if (op == "MaxPool" || op == "AveragePool") {
       if (node.outputs.size() > 1) return std::nullopt;
       nn::Window win = nn::read_window(node, node.attr_ints("kernel_shape"));
@@ -661,7 +673,9 @@ class Lowering {
       const bool chosen = std::find(pending.begin(), pending.end(), int(i)) != pending.end();
       const md_t md = chosen ? b.pd.query_md(dnnl::query::exec_arg_md, b.in_args[i]) : in[i];
       if (is_const) {
-        inputs[i] = packed_constant(name, md);
+        const md_t* source = i < b.source_layouts.size() && b.source_layouts[i].data.ndims > 0 ? &b.source_layouts[i] : nullptr;
+        if (source && is_plain(md)) return false;  // a row-major copy would need the permutation too
+        inputs[i] = packed_constant(name, md, source);
         if (inputs[i] < 0) return false;
         continue;
       }

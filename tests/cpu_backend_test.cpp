@@ -102,6 +102,22 @@ TEST(CpuBackend, ConvChainWithPoolingAndResidual) {
   expect_matches_interpreter(n);
 }
 
+TEST(CpuBackend, TransposedConvolutions) {
+  Net n;
+  n.in("x", {1, 4, 5, 6}).w("w", {4, 3, 3, 2}).w("b", {3}).w("wg", {4, 2, 3, 3});
+  n.op("ConvTranspose", {"x", "w", "b"}, "y1", {ints("strides", {2, 3}), ints("pads", {1, 0, 0, 1})})
+      .op("ConvTranspose", {"x", "wg"}, "y2", {Attribute::make_int("group", 2), ints("strides", {2, 2}), ints("dilations", {1, 2})})
+      .op("ConvTranspose", {"x", "w"}, "y3", {ints("strides", {2, 3}), ints("output_padding", {1, 2})})
+      .out("y1")
+      .out("y2")
+      .out("y3");
+  lower::CpuCompileReport report;
+  lower::compile_cpu(n.m, {}, &report);
+  // Rows that output_padding adds past the last input contribution are beyond oneDNN's padding.
+  EXPECT_EQ(report.interp, 1u);
+  expect_matches_interpreter(n);
+}
+
 TEST(CpuBackend, FusedConvEpilogues) {
   Net n;
   n.in("x", {1, 16, 7, 7}).in("z", {1, 32, 7, 7}).w("w", {32, 16, 3, 3}).w("b", {32});

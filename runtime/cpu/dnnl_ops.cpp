@@ -144,6 +144,61 @@ DnnlBuild build_conv(const Node& n, const std::vector<md_t>& in, const std::vect
   return b;
 }
 
+// ConvTranspose as oneDNN's deconvolution. The lowering gives explicit strides, dilations and begin
+// pads; the end pads follow from the output dims (output_padding and output_shape included).
+DnnlBuild build_conv_transpose(const Node& n, const std::vector<md_t>& in, const std::vector<md_t>& out) {
+  const md_t& x = in.at(0);
+  const int sp = x.data.ndims - 2;
+  if (sp < 1 || sp > 3) unsupported(n, "transposed convolutions of 1 to 3 spatial dims only");
+  const std::vector<int64_t> strides = n.attr_ints("strides"), dil = n.attr_ints("dilations"), pads = n.attr_ints("pads");
+  const int64_t group = n.attr_int("group", 1);
+  if (strides.size() != size_t(sp) || dil.size() != size_t(sp) || pads.size() != size_t(2 * sp))
+    unsupported(n, "strides, dilations and pads must be explicit");
+  // The primitive's weight dims: [OC, IC, k...] or [G, OC/G, IC/G, k...]; ONNX's are [IC, OC/G, k...].
+  // The lowering passes the weights as `any` in ONNX's dims; the runtime gives the packed weights in
+  // the primitive's dims.
+  const memory::dims wd = in.at(1).dims(), xd = x.dims(), od = out.at(0).dims();
+  const bool onnx_dims = is_any(in[1]);
+  if (!onnx_dims && int(wd.size()) != sp + (group > 1 ? 3 : 2)) unsupported(n, "packed weights of another rank");
+  const int64_t ic = onnx_dims ? wd[0] : group > 1 ? wd[2] * group : wd[1];
+  const int64_t ocg = onnx_dims ? wd[1] : group > 1 ? wd[1] : wd[0];
+  memory::dims kd(wd.end() - sp, wd.end());
+  memory::dims pdims = group > 1 ? memory::dims{group, ocg, ic / group} : memory::dims{ocg, ic};
+  pdims.insert(pdims.end(), kd.begin(), kd.end());
+  // ONNX's bytes are row-major [G, IC/G, OC/G, k...]: in the primitive's dims, OC and IC swap strides.
+  const int64_t kn = std::accumulate(kd.begin(), kd.end(), int64_t(1), std::multiplies<int64_t>());
+  memory::dims strides_w(pdims.size());
+  const size_t o_at = group > 1 ? 1 : 0;  // position of OC/G in pdims; IC/G follows
+  if (group > 1) strides_w[0] = (ic / group) * ocg * kn;
+  strides_w[o_at] = kn;               // OC/G varies inside IC/G in ONNX's order
+  strides_w[o_at + 1] = ocg * kn;     // IC/G
+  int64_t s_k = 1;
+  for (size_t i = pdims.size(); i-- > o_at + 2;) {
+    strides_w[i] = s_k;
+    s_k *= pdims[i];
+  }
+  const md_t onnx_w(pdims, memory::data_type::f32, strides_w);
+  const md_t w = onnx_dims ? md_t(pdims, memory::data_type::f32, memory::format_tag::any) : in[1];
+  memory::dims st, dl, pl, pr;
+  for (int i = 0; i < sp; ++i) {
+    const int64_t s = strides[size_t(i)], d = dil[size_t(i)], k = kd[size_t(i)];
+    st.push_back(s);
+    dl.push_back(d - 1);
+    pl.push_back(pads[size_t(i)]);
+    pr.push_back((xd[size_t(2 + i)] - 1) * s + (k - 1) * d + 1 - pads[size_t(i)] - od[size_t(2 + i)]);
+    if (pr.back() < 0) unsupported(n, "output rows past the last input contribution");
+  }
+  const bool has_bias = in.size() > 2 && !is_zero(in[2]);
+  using D = dnnl::deconvolution_forward;
+  const D::desc d = has_bias ? D::desc(kInfer, algorithm::deconvolution_direct, x, w, in[2], out.at(0), st, dl, pl, pr)
+                             : D::desc(kInfer, algorithm::deconvolution_direct, x, w, out.at(0), st, dl, pl, pr);
+  DnnlBuild b{D::primitive_desc(d, cpu_engine()), {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS}, {DNNL_ARG_DST}};
+  if (in.size() > 2) b.in_args.push_back(has_bias ? DNNL_ARG_BIAS : 0);
+  b.source_layouts.resize(in.size());
+  b.source_layouts[1] = onnx_w;
+  return b;
+}
+
 // ---------------------------------------------------------------- matrix products
 
 DnnlBuild build_matmul(const Node& n, const std::vector<md_t>& in, const std::vector<md_t>& out) {
@@ -401,6 +456,7 @@ const std::map<OpId, DnnlBuildFn>& builders() {
     std::map<OpId, DnnlBuildFn> r;
     r[OpId("", "Conv")] = build_conv;
     r[OpId("eqopt", "FusedConv")] = build_conv;
+    r[OpId("", "ConvTranspose")] = build_conv_transpose;
     for (const char* op : {"MatMul", "Gemm"}) r[OpId("", op)] = build_matmul;
     r[OpId("eqopt", "FusedMatMul")] = build_matmul;
     for (const char* op : {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}) r[OpId("", op)] = build_pool;
@@ -437,7 +493,7 @@ std::vector<OpId> dnnl_ops() {
 }
 
 bool dnnl_input_layout_is_chosen(const OpId& op, size_t input) {
-  if (op == OpId("", "Conv") || op == OpId("eqopt", "FusedConv")) return input <= 1;
+  if (op == OpId("", "Conv") || op == OpId("eqopt", "FusedConv") || op == OpId("", "ConvTranspose")) return input <= 1;
   if (op == OpId("", "MatMul") || op == OpId("eqopt", "FusedMatMul") || op == OpId("", "Gemm")) return input == 1;
   return false;
 }

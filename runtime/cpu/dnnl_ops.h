@@ -23,6 +23,10 @@ struct DnnlBuild {
   // An input whose value is copied into the destination before the primitive runs (a sum post-op:
   // FusedConv's residual), or -1.
   int sum_input = -1;
+  // Per node input, for constants whose ONNX bytes are not row-major in the primitive's dims: how
+  // they are laid out (ConvTranspose's weights are [C_in, C_out, kH, kW], the primitive's dims
+  // [C_out, C_in, kH, kW]: tag iohw). A zero descriptor: row-major.
+  std::vector<dnnl::memory::desc> source_layouts;
 };
 
 // Builds the primitive descriptor of `node`. `in` has one descriptor per node input (a zero
