@@ -636,7 +636,10 @@ class Lowering {
         in[i] = *first_md;
       if (i == 0) first_md = in[i];
     }
-    const bool out_given = !preferred || kn.op_type == "Transpose" || kn.op_type.rfind("Reduce", 0) == 0;
+    // A convolution with very few output channels writes row-major: a 16-channel block would be
+    // mostly padding, and the eltwise ops after it have no fast kernel for such a tensor.
+    const bool few_channels = rt::dnnl_input_layout_is_chosen(id, 0) && out_shape.size() >= 3 && out_shape[1] < 8;
+    const bool out_given = !preferred || kn.op_type == "Transpose" || kn.op_type.rfind("Reduce", 0) == 0 || few_channels;
     std::vector<md_t> out = {out_given ? rt::plain_md(out_shape, DType::Float)
                                        : md_t(rt::to_dims(out_shape), memory::data_type::f32, memory::format_tag::any)};
     // Ops that keep the layout (pooling, binary, concat, softmax): the output gets the first input's
