@@ -8,6 +8,8 @@
 # timed interleaved round by round (alternating which goes first) on the reference inputs; the
 # median of ROUNDS samples each, and the median of the per-round ratios ORT/eqopt (above 1: eqopt
 # is faster). The plan's outputs are checked against the reference data first (eqopt check).
+# Neither side spins while idle (ORT: session.intra_op.allow_spinning=0; eqopt: OMP_WAIT_POLICY=passive):
+# with spinning, 2-thread runs on a 2-core machine shared with anything else collapse.
 # Prints a markdown table (the one in docs/cpu.md) and the geometric mean of the speedups.
 #
 # Usage: bench/cpu_vs_ort.sh [--build DIR] [--rounds N] [--threads "1 2"] [--keep DIR] [MODEL_NAME...]

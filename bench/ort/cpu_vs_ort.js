@@ -38,12 +38,18 @@ function parse(argv) {
 
 async function main() {
   const [[model, set, eqopt, dir], o] = parse(process.argv.slice(2));
-  const session = await createSession(model, o.level, {intraOpNumThreads: o.threads});
+  // Neither side spins while waiting for work: on a 2-core machine shared with other processes, a
+  // spinning thread takes the core its partner needs (OpenMP's default policy made eqopt's 2-thread
+  // runs several times slower under load, ORT's less so). ORT: session.intra_op.allow_spinning = 0;
+  // eqopt: OMP_WAIT_POLICY=passive.
+  const session = await createSession(model, o.level, {
+    intraOpNumThreads: o.threads, extra: {session: {intra_op: {allow_spinning: '0'}}},
+  });
   const feeds = feedsFor(session, set);
   const check = checkOutputs(session, await session.run(feeds), set, 1e-3, 1e-4);
   const args = ['bench', dir, '--serve', '--data', set, '--threads', String(o.threads), '--warmup', String(o.warmup)];
   if (o.inputShape) for (const s of o.inputShape.split(' ').filter((x) => x)) args.push('--input-shape', s);
-  const child = spawn(eqopt, args, {stdio: ['pipe', 'pipe', 'inherit'], env: {...process.env, OMP_NUM_THREADS: String(o.threads)}});
+  const child = spawn(eqopt, args, {stdio: ['pipe', 'pipe', 'inherit'], env: {...process.env, OMP_NUM_THREADS: String(o.threads), OMP_WAIT_POLICY: 'passive'}});
   const lines = readline.createInterface({input: child.stdout})[Symbol.asyncIterator]();
   const eq = async (k) => {
     child.stdin.write(`${k}\n`);
