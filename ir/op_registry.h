@@ -61,7 +61,9 @@ struct ValueSpec {
   DTypeSet dtypes;  // the element types it may have
   Presence presence = Presence::Required;
   // Inputs only: the value must be known when the node is inferred or lowered (a shape, axes, pads,
-  // Slice's starts, TopK's k): the verifier supplies it as a value, not as an unknown tensor.
+  // Slice's starts, TopK's k): the verifier supplies it as a value, not as an unknown tensor. An
+  // input whose `dtypes` are all integer types (Gather's indices) is an integer operand whether or not
+  // it is constant; a constant one that also allows floats (OneHot's depth) is best given as an integer.
   bool constant = false;
 };
 
@@ -112,9 +114,13 @@ struct OpSchema {
   ExpandFn expand = nullptr;
 
   // ---- Signature (checked against ONNX's own schemas for the ops ONNX 1.12 knows) ----
+  // The op as of opset `signature_version` of its domain, the newest version eqopt implements
+  // (ir/ops/signatures.cpp). min_inputs..max_outputs above span every opset eqopt reads, so they may
+  // be wider (Reshape-1 took its shape as an attribute: min_inputs is 1, the signature has 2).
   std::vector<ValueSpec> inputs;   // a Variadic entry, if any, is the last
   std::vector<ValueSpec> outputs;
   std::vector<AttrSpec> attrs;
+  int64_t signature_version = 0;
 
   // ---- Cost and FLOPs ----
   OpClass op_class = OpClass::Other;
