@@ -83,8 +83,7 @@ std::vector<Tensor> evaluate_node(const Node& node, int64_t opset,
     return result;
   }
   if (!schema || (!kernel && !schema->infer_computes_values)) {
-    const std::string op = is_default_domain(node.domain) ? node.op_type : node.domain + "." + node.op_type;
-    fail(node.label(), ": the reference interpreter has no kernel for op '", op, "'");
+    fail(node.label(), ": the reference interpreter has no kernel for op '", OpId::of(node).str(), "'");
   }
   std::vector<TensorType> in_types(node.inputs.size());
   for (size_t i = 0; i < node.inputs.size() && i < inputs.size(); ++i)
@@ -287,8 +286,7 @@ std::vector<Tensor> Interpreter::run(const std::map<std::string, Tensor>& feeds)
   const Graph& g = model_.graph;
   if (auto bad = unsupported_ops(); !bad.empty()) {
     const auto& u = bad.front();
-    const std::string op = is_default_domain(u.domain) ? u.op_type : u.domain + "." + u.op_type;
-    fail(u.where, ": the reference interpreter has no kernel for op '", op, "'");
+    fail(u.where, ": the reference interpreter has no kernel for op '", OpId(u.domain, u.op_type).str(), "'");
   }
   Env env;
   for (const auto& [name, value] : feeds) {

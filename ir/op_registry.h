@@ -61,7 +61,9 @@ struct ValueSpec {
   DTypeSet dtypes;  // the element types it may have
   Presence presence = Presence::Required;
   // Inputs only: the value must be known when the node is inferred or lowered (a shape, axes, pads,
-  // Slice's starts, TopK's k): the verifier supplies it as a value, not as an unknown tensor.
+  // Slice's starts, TopK's k): the verifier supplies it as a value, not as an unknown tensor. An
+  // input whose `dtypes` are all integer types (Gather's indices) is an integer operand whether or not
+  // it is constant; a constant one that also allows floats (OneHot's depth) is best given as an integer.
   bool constant = false;
 };
 
@@ -112,9 +114,13 @@ struct OpSchema {
   ExpandFn expand = nullptr;
 
   // ---- Signature (checked against ONNX's own schemas for the ops ONNX 1.12 knows) ----
+  // The op as of opset `signature_version` of its domain, the newest version eqopt implements
+  // (ir/ops/signatures.cpp). min_inputs..max_outputs above span every opset eqopt reads, so they may
+  // be wider (Reshape-1 took its shape as an attribute: min_inputs is 1, the signature has 2).
   std::vector<ValueSpec> inputs;   // a Variadic entry, if any, is the last
   std::vector<ValueSpec> outputs;
   std::vector<AttrSpec> attrs;
+  int64_t signature_version = 0;
 
   // ---- Cost and FLOPs ----
   OpClass op_class = OpClass::Other;
@@ -204,14 +210,18 @@ class OpRegistry {
   static const OpRegistry& global();
 
   void add(OpSchema schema);
-  const OpSchema* find(std::string_view domain, std::string_view name) const;
-  const OpSchema* find(const OpId& id) const { return find(id.domain, id.name); }
+  const OpSchema* find(const OpId& id) const;
+  // "" and "ai.onnx" both name the default domain.
+  const OpSchema* find(std::string_view domain, std::string_view name) const {
+    return find(OpId(std::string(domain), std::string(name)));
+  }
   // For registration functions that add to an op registered elsewhere (e.g. its definition).
   OpSchema* find_mutable(std::string_view domain, std::string_view name);
+  // Every op, ordered by OpId (the default domain first).
   std::vector<const OpSchema*> all() const;
 
  private:
-  std::map<std::pair<std::string, std::string>, OpSchema, std::less<>> ops_;
+  std::map<OpId, OpSchema> ops_;
 };
 
 // Checks arity against the schema, then runs its inference. For unknown ops every output gets an

@@ -309,6 +309,34 @@ void register_elementwise_ops(OpRegistry& r) {
 
   r.add({"", "Dropout", infer_dropout, 1, 3, 1, 2});
   r.add({"", "Identity", infer_same_as_input, 1, 1});
+
+  // Each output element depends only on the inputs' elements at the same (broadcast) index. The
+  // comparisons, logic ops, Mod, BitShift and the inverse trigonometric functions are too, but are
+  // not marked: the verifier tests elementwise rules on scalars of these ops only.
+  for (const char* op : {"Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Erf", "Sin",
+                         "Cos", "Tan", "Floor", "Ceil", "Round", "Sign", "Softplus", "Softsign", "LeakyRelu", "Elu",
+                         "Selu", "Celu", "HardSigmoid", "HardSwish", "Gelu", "Mish", "ThresholdedRelu", "Identity",
+                         "Dropout", "Cast", "Clip", "Add", "Sub", "Mul", "Div", "Pow", "PRelu", "Max", "Min", "Sum",
+                         "Mean", "Where"})
+    r.find_mutable("", op)->elementwise = true;
+  // Multidirectional (numpy) broadcasting of every input.
+  for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "BitShift", "Sum", "Mean", "Max", "Min", "Equal",
+                         "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Where"})
+    r.find_mutable("", op)->broadcasts = true;
+
+  set_cost(r, {"Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu", "Selu", "Celu",
+               "Gelu", "Mish", "Softplus", "Softsign", "PRelu", "ThresholdedRelu"},
+           OpClass::Activation, flops::per_output);
+  set_cost(r, {"Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Max", "Min",
+               "Sum", "Mean", "Where", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And",
+               "Or", "Xor", "Floor", "Ceil", "Round", "Sign", "Erf", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan",
+               "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "IsNaN", "IsInf", "Mod", "BitShift"},
+           OpClass::Elementwise, flops::per_output);
+  set_cost(r, {"Cast", "CastLike"}, OpClass::Elementwise, flops::zero);
+  set_cost(r, {"Shrink"}, OpClass::Other, flops::per_output);
+  set_cost(r, {"Dropout"}, OpClass::Other, flops::zero);
+  set_cost(r, {"Identity"}, OpClass::Data, flops::zero);
+  r.find_mutable("", "Identity")->view = true;
 }
 
 }  // namespace eqopt

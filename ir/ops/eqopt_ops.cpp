@@ -395,20 +395,76 @@ void expand_layer_norm(ExpandContext& ctx) {
   ctx.set_output(0, y);
 }
 
+// ------------------------------------------------------------------ signatures
+
+using signature::kFloatsBf16;
+using signature::kOptional;
+using signature::Sig;
+using Kind = Attribute::Kind;
+
+// Conv's attributes, with Conv's defaults (ONNX 1.12).
+Sig& conv_attrs(Sig& s) {
+  return s.attr("auto_pad", Kind::String, false, Attribute::make_string("auto_pad", "NOTSET"))
+      .attr("dilations", Kind::Ints, false, std::nullopt)
+      .attr("group", Kind::Int, false, Attribute::make_int("group", 1))
+      .attr("kernel_shape", Kind::Ints, false, std::nullopt)
+      .attr("pads", Kind::Ints, false, std::nullopt)
+      .attr("strides", Kind::Ints, false, std::nullopt);
+}
+
+// The fused activation: none by default; alpha and beta default by activation (see the top).
+Sig& activation_attrs(Sig& s) {
+  return s.attr("activation", Kind::String, false, Attribute::make_string("activation", ""))
+      .attr("alpha", Kind::Float, false, std::nullopt)
+      .attr("beta", Kind::Float, false, std::nullopt);
+}
+
+void own_signatures(OpRegistry& r) {
+  const std::string d(kEqoptDomain);
+  Sig fused_conv(r, d, "FusedConv", 1, 1);
+  fused_conv.in("X", kFloatsBf16).in("W", kFloatsBf16).in("B", kFloatsBf16, kOptional).in("Z", kFloatsBf16, kOptional)
+      .out("Y", kFloatsBf16);
+  activation_attrs(conv_attrs(fused_conv));
+  Sig fused_matmul(r, d, "FusedMatMul", 1, 1);
+  fused_matmul.in("A", kFloatsBf16).in("B", kFloatsBf16).in("C", kFloatsBf16, kOptional).out("Y", kFloatsBf16);
+  activation_attrs(fused_matmul);
+  Sig(r, d, "Swish", 1, 1)
+      .in("X", kFloatsBf16)
+      .out("Y", kFloatsBf16)
+      .attr("alpha", Kind::Float, false, Attribute::make_float("alpha", 1.0f));
+  Sig(r, d, "Attention", 1, 1)
+      .in("Q", kFloatsBf16)
+      .in("K", kFloatsBf16)
+      .in("V", kFloatsBf16)
+      .in("M", kFloatsBf16, kOptional)
+      .out("Y", kFloatsBf16)
+      .attr("scale", Kind::Float, false, std::nullopt)  // 1/sqrt(dim(Q, -1))
+      .attr("transpose_k", Kind::Int, false, Attribute::make_int("transpose_k", 1));
+  Sig conv_nhwc(r, d, "ConvNHWC", 1, 1);
+  conv_nhwc.in("X", kFloatsBf16).in("W", kFloatsBf16).in("B", kFloatsBf16, kOptional).out("Y", kFloatsBf16);
+  conv_attrs(conv_nhwc);
+}
+
 }  // namespace
 
 void register_eqopt_ops(OpRegistry& r) {
   const std::string d(kEqoptDomain);
-  auto own = [&](const char* name, InferFn infer, ExpandFn expand, int min_in, int max_in) {
+  auto own = [&](const char* name, InferFn infer, ExpandFn expand, int min_in, int max_in, OpClass op_class,
+                 FlopsFn flops) {
     OpSchema s{d, name, infer, min_in, max_in, 1, 1};
     s.expand = expand;
+    s.op_class = op_class;
+    s.flops = flops;
+    s.since_version = 1;
     r.add(std::move(s));
   };
-  own("FusedConv", infer_fused_conv, expand_fused_conv, 2, 4);
-  own("FusedMatMul", infer_fused_matmul, expand_fused_matmul, 2, 3);
-  own("Swish", infer_swish, expand_swish, 1, 1);
-  own("Attention", infer_attention, expand_attention, 3, 4);
-  own("ConvNHWC", infer_conv_nhwc, expand_conv_nhwc, 2, 3);
+  own("FusedConv", infer_fused_conv, expand_fused_conv, 2, 4, OpClass::Conv, flops::fused_conv);
+  own("FusedMatMul", infer_fused_matmul, expand_fused_matmul, 2, 3, OpClass::MatMul, flops::fused_matmul);
+  own("Swish", infer_swish, expand_swish, 1, 1, OpClass::Activation, flops::per_output_x3);
+  r.find_mutable(d, "Swish")->elementwise = true;
+  own("Attention", infer_attention, expand_attention, 3, 4, OpClass::MatMul, flops::attention);
+  own("ConvNHWC", infer_conv_nhwc, expand_conv_nhwc, 2, 3, OpClass::Conv, flops::fused_conv);
+  own_signatures(r);
   const std::pair<const char*, ExpandFn> standard[] = {{"HardSwish", expand_hard_swish},
                                                        {"LayerNormalization", expand_layer_norm},
                                                        {"Mish", expand_mish},
