@@ -32,7 +32,7 @@ int cmd_ops(const std::vector<std::string>& argv) {
   int runnable = 0;
   const auto ops = OpRegistry::global().all();
   for (const OpSchema* s : ops) {
-    const bool runs = KernelRegistry::global().find(s->domain, s->name) || s->infer_computes_values || s->expand;
+    const bool runs = interpreter_kernels().contains(s->id()) || s->infer_computes_values || s->expand;
     runnable += runs;
     if (args.flag("json")) {
       list.push_back({{"domain", s->domain.empty() ? "ai.onnx" : s->domain},

@@ -127,6 +127,9 @@ struct OpSchema {
   // Only relabels a buffer (Reshape, Flatten, Squeeze, Unsqueeze, Identity): costs a view.
   bool view = false;
   FlopsFn flops = nullptr;  // nullptr: not counted
+  // Its activation input and output are channels-last (ConvNHWC): a convolution whose layout is not
+  // the target's native one pays a conversion.
+  bool channels_last = false;
 
   // ---- Opset history (default-domain ops) ----
   int64_t since_version = 1;          // the first opset that has the op

@@ -88,8 +88,9 @@ bool CostModel::runs_fused(const Node& node) const {
 OpCost CostModel::native_cost(const Node& node, const std::vector<TensorArg>& inputs,
                               const std::vector<TensorType>& outputs) const {
   OpCost c;
-  c.op_class = op_class(node);
-  if (const OpSchema* s = OpRegistry::global().find(OpId::of(node)); s && s->view) {
+  const OpSchema* s = OpRegistry::global().find(OpId::of(node));
+  c.op_class = op_class_name(s ? s->op_class : OpClass::Other);
+  if (s && s->view) {
     c.overhead_s = c.total_s = target_.view_overhead;
     return c;
   }
@@ -120,7 +121,7 @@ OpCost CostModel::native_cost(const Node& node, const std::vector<TensorArg>& in
   c.compute_s = flops / peak / eff;
   c.memory_s = memory / eff;
   if (c.op_class == "conv" && !in.empty() && in[0].dims && in[0].dims->size() == 4 && !out.empty()) {
-    const std::string layout = node.op_type == "ConvNHWC" ? "NHWC" : "NCHW";
+    const std::string layout = s && s->channels_last ? "NHWC" : "NCHW";
     if (layout != target_.conv_layout)
       c.layout_s = 2 * (tensor_time(in[0], inputs[0].offchip) + tensor_time(out[0], false));
   }

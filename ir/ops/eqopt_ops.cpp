@@ -464,6 +464,7 @@ void register_eqopt_ops(OpRegistry& r) {
   r.find_mutable(d, "Swish")->elementwise = true;
   own("Attention", infer_attention, expand_attention, 3, 4, OpClass::MatMul, flops::attention);
   own("ConvNHWC", infer_conv_nhwc, expand_conv_nhwc, 2, 3, OpClass::Conv, flops::fused_conv);
+  r.find_mutable(d, "ConvNHWC")->channels_last = true;
   own_signatures(r);
   const std::pair<const char*, ExpandFn> standard[] = {{"HardSwish", expand_hard_swish},
                                                        {"LayerNormalization", expand_layer_norm},
