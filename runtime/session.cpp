@@ -63,10 +63,10 @@ Session::Session(Plan plan, const SessionOptions& options) : plan_(std::move(pla
     } else if (k.impl == "interp") {
       kernel = prepare_interp(ctx, plan_.opset);
     } else if (k.impl == "dnnl" || k.impl == "own") {
-      const PrepareFn fn = cpu_kernels(k.impl).find(OpId::of(k.node));
+      const PrepareFn* fn = cpu_kernels(k.impl).find(OpId::of(k.node));
       if (!fn) fail(ctx.where(), "this runtime has no ", k.impl, " kernel for ", OpId::of(k.node).str());
       try {
-        kernel = fn(ctx);
+        kernel = (*fn)(ctx);
       } catch (const dnnl::error& e) {
         fail(ctx.where(), "oneDNN cannot create the kernel: ", e.what());
       }

@@ -10,6 +10,8 @@
 #include <map>
 #include <numeric>
 
+#include "ir/kernel_registry.h"
+
 #include "runtime/cpu/dnnl_util.h"
 #include "support/error.h"
 
@@ -451,29 +453,30 @@ DnnlBuild build_reduce(const Node& n, const std::vector<md_t>& in, const std::ve
   return {dnnl::reduction::primitive_desc(d, cpu_engine()), ins, {DNNL_ARG_DST}};
 }
 
-const std::map<OpId, DnnlBuildFn>& builders() {
-  static const std::map<OpId, DnnlBuildFn> m = [] {
-    std::map<OpId, DnnlBuildFn> r;
-    r[OpId("", "Conv")] = build_conv;
-    r[OpId("eqopt", "FusedConv")] = build_conv;
-    r[OpId("", "ConvTranspose")] = build_conv_transpose;
-    for (const char* op : {"MatMul", "Gemm"}) r[OpId("", op)] = build_matmul;
-    r[OpId("eqopt", "FusedMatMul")] = build_matmul;
-    for (const char* op : {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}) r[OpId("", op)] = build_pool;
+// The oneDNN registry: one builder per op.
+const KernelRegistry<DnnlBuildFn>& builders() {
+  static const KernelRegistry<DnnlBuildFn> m = [] {
+    KernelRegistry<DnnlBuildFn> r;
+    r.add(OpId("", "Conv"), build_conv);
+    r.add(OpId("eqopt", "FusedConv"), build_conv);
+    r.add(OpId("", "ConvTranspose"), build_conv_transpose);
+    for (const char* op : {"MatMul", "Gemm"}) r.add(OpId("", op), build_matmul);
+    r.add(OpId("eqopt", "FusedMatMul"), build_matmul);
+    for (const char* op : {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}) r.add(OpId("", op), build_pool);
     // Log and a standalone HardSigmoid run as own kernels: oneDNN 2.6's log is off by 1.4e-6 at 1 (Log(1)
     // must be 0), and its eltwise primitive mis-applied HardSigmoid's clip post-op.
     for (const char* op : {"Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Exp", "Sqrt", "Abs", "Neg", "HardSwish",
                            "Mish", "Softplus", "Clip", "Gelu"})
-      r[OpId("", op)] = build_eltwise;
-    r[OpId("eqopt", "Swish")] = build_eltwise;
-    for (const char* op : {"Add", "Sub", "Mul", "Div", "Max", "Min"}) r[OpId("", op)] = build_binary;
-    r[OpId("", "Pow")] = build_pow;
-    for (const char* op : {"Softmax", "LogSoftmax"}) r[OpId("", op)] = build_softmax;
-    r[OpId("", "BatchNormalization")] = build_batch_norm;
-    r[OpId("", "LayerNormalization")] = build_layer_norm;
-    r[OpId("", "Concat")] = build_concat;
-    r[OpId("", "Transpose")] = build_transpose;
-    for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd"}) r[OpId("", op)] = build_reduce;
+      r.add(OpId("", op), build_eltwise);
+    r.add(OpId("eqopt", "Swish"), build_eltwise);
+    for (const char* op : {"Add", "Sub", "Mul", "Div", "Max", "Min"}) r.add(OpId("", op), build_binary);
+    r.add(OpId("", "Pow"), build_pow);
+    for (const char* op : {"Softmax", "LogSoftmax"}) r.add(OpId("", op), build_softmax);
+    r.add(OpId("", "BatchNormalization"), build_batch_norm);
+    r.add(OpId("", "LayerNormalization"), build_layer_norm);
+    r.add(OpId("", "Concat"), build_concat);
+    r.add(OpId("", "Transpose"), build_transpose);
+    for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd"}) r.add(OpId("", op), build_reduce);
     return r;
   }();
   return m;
@@ -482,15 +485,11 @@ const std::map<OpId, DnnlBuildFn>& builders() {
 }  // namespace
 
 DnnlBuildFn dnnl_builder(const OpId& op) {
-  const auto it = builders().find(op);
-  return it == builders().end() ? nullptr : it->second;
+  const DnnlBuildFn* fn = builders().find(op);
+  return fn ? *fn : nullptr;
 }
 
-std::vector<OpId> dnnl_ops() {
-  std::vector<OpId> r;
-  for (const auto& [op, fn] : builders()) r.push_back(op);
-  return r;
-}
+std::vector<OpId> dnnl_ops() { return builders().ops(); }
 
 bool dnnl_input_layout_is_chosen(const OpId& op, size_t input) {
   if (op == OpId("", "Conv") || op == OpId("eqopt", "FusedConv") || op == OpId("", "ConvTranspose")) return input <= 1;

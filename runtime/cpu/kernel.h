@@ -11,6 +11,7 @@
 
 #include <dnnl.hpp>
 
+#include "ir/kernel_registry.h"
 #include "ir/op_id.h"
 #include "runtime/plan.h"
 
@@ -55,23 +56,8 @@ struct PrepareContext {
 
 using PrepareFn = std::unique_ptr<CpuKernel> (*)(const PrepareContext&);
 
-// The kernels of one implementation, keyed by op.
-class CpuKernelRegistry {
- public:
-  void add(const OpId& op, PrepareFn fn) { kernels_[op] = fn; }
-  PrepareFn find(const OpId& op) const {
-    const auto it = kernels_.find(op);
-    return it == kernels_.end() ? nullptr : it->second;
-  }
-  std::vector<OpId> ops() const {
-    std::vector<OpId> r;
-    for (const auto& [op, fn] : kernels_) r.push_back(op);
-    return r;
-  }
-
- private:
-  std::map<OpId, PrepareFn> kernels_;
-};
+// The kernels of one implementation, keyed by op (ir/kernel_registry.h).
+using CpuKernelRegistry = KernelRegistry<PrepareFn>;
 
 // The registries by implementation name ("dnnl", "own").
 const CpuKernelRegistry& cpu_kernels(const std::string& impl);
