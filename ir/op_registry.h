@@ -240,4 +240,9 @@ Dims dims_from_values(const std::vector<int64_t>& v);
 // Product of dims when all known.
 std::optional<int64_t> dims_numel(const Dims& d);
 
+// The values to try for an attribute by its name alone (ir/ops/attr_domains.cpp): for attributes an
+// op's newest signature does not declare, such as Squeeze's axes before opset 13 or Clip's min and
+// max before opset 11. Empty when no attribute of that name has a domain.
+std::vector<Attribute> attribute_domain_by_name(std::string_view name);
+
 }  // namespace eqopt

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <random>
 
@@ -29,6 +30,12 @@ class Builder {
     Tensor t(DType::Float, shape);
     for (int64_t i = 0; i < t.numel(); ++i) t.mutable_data<float>()[i] = u(rng_);
     feeds[name] = t;
+    return name;
+  }
+  // A graph input of any dtype, fed with the given value.
+  std::string typed_input(const std::string& name, Tensor value) {
+    model.graph.inputs.push_back({name, TensorType::of(value.dtype(), value.shape())});
+    feeds[name] = std::move(value);
     return name;
   }
   std::string init(const std::string& name, Tensor value) {
@@ -271,6 +278,84 @@ TEST(SymEval, Pooling) {
   check(b);
 }
 
+TEST(SymEval, LpPooling) {
+  Builder b(18, 33);
+  const std::string x = b.input("x", {2, 2, 5, 4});
+  b.output(b.op("LpPool", {x}, {is("kernel_shape", {2, 2})}));
+  b.output(b.op("LpPool", {x}, {is("kernel_shape", {3, 2}), is("pads", {1, 0, 1, 1}), i("p", 1)}));
+  b.output(b.op("GlobalLpPool", {x}));
+  b.output(b.op("GlobalLpPool", {x}, {i("p", 1)}));
+  check(b);
+  Builder p3(18);
+  p3.output(p3.op("LpPool", {p3.input("x", {1, 1, 2})}, {is("kernel_shape", {2}), i("p", 3)}));
+  SymCtx ctx;
+  EXPECT_THROW(sym_eval(ctx, p3.model), verify::UnsupportedOp);
+}
+
+// Integer tensors are symbolic too: wrap-around arithmetic, truncating division, Mod's two sign
+// conventions, shifts, comparisons, ArgMax/ArgMin and casts, each as the interpreter computes them.
+TEST(SymEval, IntegerOps) {
+  Builder b(17, 35);
+  const std::string a = b.typed_input("a", Tensor::from_vector<int64_t>({2, 3}, {7, -7, 5, -5, 3, -8}));
+  const std::string d = b.typed_input("d", Tensor::from_vector<int64_t>({3}, {2, -3, 4}));
+  for (const char* op : {"Add", "Sub", "Mul", "Div", "Max", "Min", "Equal", "Greater", "Less", "GreaterOrEqual"})
+    b.output(b.op(op, {a, d}));
+  b.output(b.op("Mod", {a, d}));
+  b.output(b.op("Mod", {a, d}, {i("fmod", 1)}));
+  for (const char* op : {"Neg", "Abs", "Relu", "Sign"}) b.output(b.op(op, {a}));
+  b.output(b.op("ArgMax", {a}, {i("axis", 1)}));
+  b.output(b.op("ArgMin", {a}, {i("axis", 0), i("keepdims", 0)}));
+  b.output(b.op("ArgMax", {b.typed_input("t", Tensor::from_vector<int64_t>({4}, {3, 1, 3, 0}))}, {i("select_last_index", 1)}));
+  b.output(b.op("ReduceSum", {a, b.ints("axes", {1})}));
+  b.output(b.op("MatMul", {a, b.typed_input("m", Tensor::from_vector<int64_t>({3, 2}, {1, -2, 3, 0, -1, 2}))}));
+  b.output(b.op("Where", {b.op("Less", {a, d}), a, d}));
+  for (DType to : {DType::Float, DType::Float16, DType::Int32, DType::Bool, DType::UInt8})
+    b.output(b.op("Cast", {a}, {i("to", int64_t(to))}));
+  const std::string u = b.typed_input("u", Tensor::from_vector<uint64_t>({3}, {1, 6, 255}));
+  const std::string sh = b.typed_input("sh", Tensor::from_vector<uint64_t>({3}, {3, 0, 70}));
+  b.output(b.op("BitShift", {u, sh}, {s("direction", "LEFT")}));
+  b.output(b.op("BitShift", {u, sh}, {s("direction", "RIGHT")}));
+  check(b);
+}
+
+TEST(SymEval, IntegerArithmeticWrapsAround) {
+  Builder b;
+  const int64_t big = std::numeric_limits<int64_t>::max();
+  const std::string a = b.typed_input("a", Tensor::from_vector<int64_t>({2}, {big, std::numeric_limits<int64_t>::min()}));
+  b.output(b.op("Add", {a, b.typed_input("one", Tensor::from_vector<int64_t>({2}, {1, -1}))}));
+  b.output(b.op("Neg", {a}));
+  b.output(b.op("Div", {a, b.typed_input("m1", Tensor::from_vector<int64_t>({2}, {-1, -1}))}));
+  SymCtx ctx;
+  const SymResult r = sym_eval(ctx, b.model);
+  const std::vector<Tensor> ref = Interpreter(b.model).run(b.feeds);
+  const auto vars = [&](const SymNode& v) { return SymScalar::of_int(b.feeds.at(v.name).as_int64(v.index)); };
+  for (size_t k = 0; k < ref.size(); ++k)
+    for (int64_t e = 0; e < 2; ++e)
+      EXPECT_EQ(ctx.evaluate_scalar(r.outputs[k].elems[size_t(e)], vars).bits, ref[k].as_int64(e)) << k << " " << e;
+}
+
+// Bools are symbolic truth values; float16 values are their unknowns rounded to half precision, and
+// a Cast to float16 rounds.
+TEST(SymEval, BoolAndFloat16) {
+  Builder b(17, 37);
+  const std::string p = b.typed_input("p", Tensor::from_vector<bool>({4}, {true, true, false, false}));
+  const std::string q = b.typed_input("q", Tensor::from_vector<bool>({4}, {true, false, true, false}));
+  for (const char* op : {"And", "Or", "Xor", "Equal"}) b.output(b.op(op, {p, q}));
+  b.output(b.op("Not", {p}));
+  b.output(b.op("Where", {p, q, b.op("Not", {q})}));
+  b.output(b.op("Cast", {p}, {i("to", int64_t(DType::Int64))}));
+  const std::string x = b.input("x", {4});
+  b.output(b.op("Cast", {x}, {i("to", int64_t(DType::Float16))}));
+  b.output(b.op("Cast", {x}, {i("to", int64_t(DType::Int64))}));
+  b.output(b.op("Cast", {x}, {i("to", int64_t(DType::Bool))}));
+  std::vector<Half> h;
+  for (float v : {0.1f, -1.5f, 3.3f, 1000.7f}) h.push_back(float_to_half(v));
+  const std::string xh = b.typed_input("xh", Tensor::from_vector<Half>({4}, h));
+  b.output(b.op("Cast", {xh}, {i("to", int64_t(DType::Float))}));
+  b.output(b.op("Relu", {xh}));
+  check(b);
+}
+
 TEST(SymEval, Normalizations) {
   Builder b(17, 41);
   const std::string x = b.input("x", {2, 3, 2, 2});
@@ -499,7 +584,7 @@ TEST(SymEval, RefusesWhatItCannotRead) {
   }
   {
     Builder b;
-    b.output(b.op("Cast", {b.input("x", {2})}, {i("to", 7)}));
+    b.output(b.op("Cast", {b.input("x", {2})}, {i("to", 8)}));  // to string
     SymCtx ctx;
     EXPECT_THROW(sym_eval(ctx, b.model), verify::UnsupportedOp);
   }

@@ -1,11 +1,12 @@
-// The verifier against deliberately wrong rules (tests/wrong_rules/wrong.rules): every one must be
-// refuted with a counterexample that names the instance, the inputs and both sides' values, and
-// every one must fail the float32 rule tester. Also small rules the verifier must prove, with the
-// scope it states.
+// The verifier against deliberately wrong rules (every file of tests/wrong_rules): every one must
+// be refuted with a counterexample that names the instance, the inputs and both sides' values, and
+// every one must fail the rule tester. Also small rules the verifier must prove, with the scope it
+// states.
 #include <gtest/gtest.h>
 
 #include "rules/parser.h"
 #include "tests/test_util.h"
+#include "verify/lint.h"
 #include "verify/prover.h"
 #include "verify/rule_test.h"
 
@@ -15,7 +16,7 @@ using namespace eqopt::verify;
 namespace {
 
 std::vector<rules::Rule> wrong_rules() {
-  return rules::expand_bidirectional(rules::load_rule_file(test::source_dir() + "/tests/wrong_rules/wrong.rules"));
+  return rules::expand_bidirectional(load_rules({test::source_dir() + "/tests/wrong_rules"}));
 }
 
 rules::Rule one_rule(const std::string& text) {
@@ -28,7 +29,7 @@ rules::Rule one_rule(const std::string& text) {
 
 TEST(VerifyWrongRules, EveryWrongRuleIsRefutedWithACounterexample) {
   const std::vector<rules::Rule> rs = wrong_rules();
-  ASSERT_GE(rs.size(), 15u);
+  ASSERT_GE(rs.size(), 38u);
   const std::vector<VerifyResult> results = verify_rules(rs, VerifyOptions{}, 2);
   for (size_t i = 0; i < rs.size(); ++i) {
     SCOPED_TRACE(rs[i].name);
@@ -78,9 +79,15 @@ TEST(VerifyProver, MatMulAssociativityIsProvedOnInstances) {
 
 TEST(VerifyProver, PiecewiseLinearIdentityNeedsTheSolver) {
   // relu(x) - relu(-x) = x holds for every real x, but the two expressions differ syntactically.
-  const VerifyResult r = verify_rule(one_rule("rule t:\n  (Sub (Relu ?x) (Relu (Neg ?x))) => ?x\n"));
+  const VerifyResult r =
+      verify_rule(one_rule("rule t:\n  (Sub (Relu ?x) (Relu (Neg ?x))) => ?x\n  if dtype(?x) == \"float32\"\n"));
   EXPECT_EQ(r.verdict, Verdict::Proved) << r.detail;
   EXPECT_GE(r.solver_calls, 1u);
+  // Not for int64: -MIN wraps to MIN, so both Relus give 0.
+  const VerifyResult i = verify_rule(one_rule("rule t:\n  (Sub (Relu ?x) (Relu (Neg ?x))) => ?x\n"));
+  EXPECT_EQ(i.verdict, Verdict::Refuted) << i.detail;
+  EXPECT_NE(i.counterexample.find("i64"), std::string::npos) << i.counterexample;
+  EXPECT_NE(i.detail.find("right -9223372036854775808"), std::string::npos) << i.detail;
 }
 
 TEST(VerifyProver, DivisionIntroducedOnTheRightIsRefuted) {
@@ -89,9 +96,14 @@ TEST(VerifyProver, DivisionIntroducedOnTheRightIsRefuted) {
   EXPECT_EQ(r.verdict, Verdict::Refuted) << r.detail;
   EXPECT_NE(r.detail.find("undefined"), std::string::npos) << r.detail;
   // With the division on the left, the left side is defined only where y != 0, and there the two
-  // sides agree.
-  const VerifyResult back = verify_rule(one_rule("rule t:\n  (Div (Mul (Mul ?x ?y) ?y) ?y) => (Mul ?x ?y)\n"));
+  // sides agree over the reals.
+  const VerifyResult back = verify_rule(
+      one_rule("rule t:\n  (Div (Mul (Mul ?x ?y) ?y) ?y) => (Mul ?x ?y)\n  if dtype(?x) == \"float32\"\n"));
   EXPECT_EQ(back.verdict, Verdict::Proved) << back.detail;
+  // Integer products wrap, so dividing one by y need not give x * y back.
+  const VerifyResult wraps = verify_rule(one_rule("rule t:\n  (Div (Mul (Mul ?x ?y) ?y) ?y) => (Mul ?x ?y)\n"));
+  EXPECT_EQ(wraps.verdict, Verdict::Refuted) << wraps.detail;
+  EXPECT_NE(wraps.counterexample.find("i64"), std::string::npos) << wraps.counterexample;
 }
 
 TEST(VerifyProver, ApproximateConstantsMeetTheirTargets) {

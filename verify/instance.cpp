@@ -1,18 +1,20 @@
 // Instances as text and as models, and guards evaluated on them. The search is in
 // verify/instance_search.cpp.
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <sstream>
 
 #include "ir/shape_inference.h"
 #include "verify/instance_detail.h"
+#include "verify/tensor_values.h"
 
 namespace eqopt::verify {
 
 using rules::Expr;
 using rules::PatternAst;
 
-namespace {
+namespace detail {
 
 std::string dtype_tag(DType t) {
   switch (t) {
@@ -22,9 +24,17 @@ std::string dtype_tag(DType t) {
     case DType::Double: return "f64";
     case DType::Float16: return "f16";
     case DType::Bool: return "bool";
+    case DType::UInt64: return "u64";
+    case DType::UInt32: return "u32";
     default: return std::string(dtype_short_name(t));
   }
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::dtype_tag;
 
 std::string attribute_value_str(const Attribute& a) {
   std::ostringstream os;
@@ -102,19 +112,28 @@ class ModelBuilder {
 
   // Emits a left pattern (attributes matched: literals, bound variables and attribute sets, plus
   // what the instance adds for attributes the pattern leaves open); returns its value's name.
-  std::string emit_left(const PatternAst& p, const std::string& path, const std::string& parent_op, size_t index) {
+  std::string emit_left(const PatternAst& p, const std::string& path, const OpSchema* parent, size_t index,
+                        std::optional<DType> sibling) {
     if (p.kind == PatternAst::Kind::Var) return term(p.name);
     if (p.kind == PatternAst::Kind::Const) {
       // The compiler matches `#c(v)` against a constant whose every element is v; the instance
-      // gives the smallest such constant, a scalar (an integer one where the op reads integers).
+      // gives the smallest such constant, a scalar of the dtype the op's other operands have.
       const double v = p.constant.kind == Expr::Kind::Int ? double(p.constant.int_value) : p.constant.float_value;
-      const Tensor t = detail::int_operand(parent_op, index) ? Tensor::scalar<int64_t>(int64_t(v))
-                                                             : Tensor::scalar<float>(float(v));
-      return constant(t);
+      if (auto d = inst_.const_dtypes.find(path); d != inst_.const_dtypes.end())
+        return constant(detail::tensor_of(d->second, {}, {v}));
+      return constant(detail::left_constant(parent, index, v, sibling));
     }
+    const OpSchema* schema = OpRegistry::global().find(OpId::parse(p.name));
+    // The dtype of a variable operand, for the op's `#c(...)` operands.
+    std::optional<DType> var_dtype;
+    for (const PatternAst& c : p.children)
+      if (c.kind == PatternAst::Kind::Var && !var_dtype) {
+        auto d = inst_.dtypes.find(c.name);
+        if (inst_.shapes.count(c.name)) var_dtype = d == inst_.dtypes.end() ? DType::Float : d->second;
+      }
     std::vector<std::string> in;
     for (size_t i = 0; i < p.children.size(); ++i)
-      in.push_back(emit_left(p.children[i], path + "." + std::to_string(i), p.name, i));
+      in.push_back(emit_left(p.children[i], path + "." + std::to_string(i), schema, i, var_dtype));
     std::vector<Attribute> attrs;
     auto put = [&](const Attribute& a) {
       std::erase_if(attrs, [&](const Attribute& x) { return x.name == a.name; });
@@ -208,7 +227,9 @@ class ModelBuilder {
 
   std::string node(const std::string& op, const std::vector<std::string>& in, const std::vector<Attribute>& attrs) {
     Node n;
-    std::tie(n.domain, n.op_type) = detail::split_op(op);
+    const OpId id = OpId::parse(op);
+    n.domain = id.domain;
+    n.op_type = id.name;
     n.inputs = in;
     n.outputs = {str_cat("%", counter_++)};
     n.name = n.outputs[0];
@@ -257,24 +278,30 @@ int64_t Instance::size() const {
 
 namespace detail {
 
-std::pair<std::string, std::string> split_op(const std::string& name) {
-  const size_t dot = name.rfind('.');
-  if (dot == std::string::npos || dot == 0 || dot + 1 == name.size()) return {"", name};
-  std::string domain = name.substr(0, dot);
-  if (is_default_domain(domain)) domain.clear();
-  return {domain, name.substr(dot + 1)};
+bool int_operand(const OpSchema* schema, size_t index) {
+  const ValueSpec* in = schema ? schema->input(index) : nullptr;
+  if (!in) return false;
+  if (in->constant) return true;
+  static const DTypeSet integers = {DType::Int8,  DType::Int16,  DType::Int32,  DType::Int64,
+                                    DType::UInt8, DType::UInt16, DType::UInt32, DType::UInt64};
+  if (in->dtypes.empty() || (in->dtypes & integers) != in->dtypes) return false;
+  const ValueSpec* out = schema->output(0);
+  return !out || (out->dtypes & in->dtypes).empty();
 }
 
-bool int_operand(const std::string& op, size_t index) {
-  if (index == 0) return false;
-  if (op == "Reshape" || op == "Expand" || op == "Squeeze" || op == "Unsqueeze" || op == "Tile" || op == "Gather" ||
-      op == "GatherElements" || op == "ConstantOfShape" || op == "TopK" || op == "OneHot" || op == "CumSum")
-    return index == 1 || (op == "OneHot" && index == 1);
-  if (op == "Pad") return index == 1 || index == 3;
-  if (op == "Slice") return index >= 1 && index <= 4;
-  if (op == "Split") return index == 1;
-  if (op.rfind("Reduce", 0) == 0) return index == 1;
-  return false;
+Tensor tensor_of(DType dtype, const Shape& shape, const std::vector<double>& values) {
+  const Tensor t = tensor_from(dtype, shape, [&](size_t i) { return std::pair(values[i], int64_t(values[i])); });
+  if (!t.defined()) fail("no instance values of element type ", dtype_short_name(dtype));
+  return t;
+}
+
+Tensor left_constant(const OpSchema* schema, size_t index, double v, std::optional<DType> sibling) {
+  if (int_operand(schema, index)) return Tensor::scalar<int64_t>(int64_t(v));
+  const ValueSpec* in = schema ? schema->input(index) : nullptr;
+  const bool integral = v == std::floor(v);
+  if (sibling && (!in || in->dtypes.contains(*sibling)) && (integral || is_floating(*sibling)))
+    return tensor_of(*sibling, {}, {v});
+  return Tensor::scalar<float>(float(v));
 }
 
 std::vector<std::string> term_vars(const std::vector<PatternAst>& patterns) {
@@ -306,7 +333,8 @@ Model build_model(const rules::Rule& rule, const Instance& inst, const guard::Ro
   m.graph.name = rule.name;
   ModelBuilder b(rule, inst, m);
   std::vector<std::string> left;
-  for (size_t i = 0; i < rule.lhs.size(); ++i) left.push_back(b.emit_left(rule.lhs[i], std::to_string(i), "", 0));
+  for (size_t i = 0; i < rule.lhs.size(); ++i)
+    left.push_back(b.emit_left(rule.lhs[i], std::to_string(i), nullptr, 0, std::nullopt));
   guard::RootInfo inferred;
   if (!root && !rule.lhs.empty()) {
     bool needs_root = false;
@@ -348,7 +376,7 @@ bool guard_holds(const rules::Rule& rule, const Instance& instance) {
     Model m;
     m.opset_imports = {{"", instance.opset}, {"eqopt", 1}};
     ModelBuilder b(rule, instance, m);
-    const std::string out = b.emit_left(rule.lhs[0], "0", "", 0);
+    const std::string out = b.emit_left(rule.lhs[0], "0", nullptr, 0, std::nullopt);
     m.graph.outputs.push_back({out, TensorType{DType::Undefined, std::nullopt}});
     try {
       const InferenceResult r = infer_model(m);

@@ -1,14 +1,19 @@
-// Concrete instances of a rule: shapes, attribute values and (where a guard or an op needs them)
-// tensor values for every variable, such that the guard holds, the left side is well-typed, and the
-// right side infers to the left side's dtype and shape (the compiler applies a rule only then). The
-// verifier proves a rule on its instances; the rule tester runs them in float32.
+// Concrete instances of a rule: shapes, dtypes, attribute values and (where a guard or an op needs
+// them) tensor values for every variable, such that the guard holds, the left side is well-typed,
+// and the right side infers to the left side's dtype and shape (the compiler applies a rule only
+// then). The verifier proves a rule on its instances; the rule tester runs them.
 //
 // The search (docs/verification.md, "Instances") walks each left pattern bottom-up; at an operator
 // whose children are bare variables not yet bound, a per-op proposer offers input shapes, integer
 // operand values and attributes that fit the children already known (elementwise ops: the
 // broadcast-compatible shapes; Conv: weights and attributes that fit the input; Reshape: target
-// shapes of the same size; ...). Guards are evaluated by the guard language's own evaluator
-// (rank, dim, shape, weight, const, value, attr, approx, compose, ...), `?root` by shape inference.
+// shapes of the same size; ...). What an op accepts comes from its schema (ir/op_registry.h): the
+// dtypes of each input (float32 first where allowed; bool for logic, integers for integer-only ops,
+// then one more instance each in int64 and float16 where the rule allows them), which inputs are
+// integer operands, and the values to try for each attribute (AttrSpec::try_values: kernel shapes,
+// strides, pads, axes, perms, Cast targets; required ones are always set). Guards are evaluated by
+// the guard language's own evaluator (rank, dim, shape, weight, const, value, attr, approx,
+// compose, ...), `?root` by shape inference.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -33,6 +38,10 @@ struct Instance {
   // Attributes a left operator needs that its pattern leaves open (Cast's `to`, a Concat without
   // `axis`), by the operator's position: the left pattern's index, then child indices ("0.1.0").
   std::map<std::string, std::vector<Attribute>> node_attrs;
+  // The dtype of each left `#c(...)` that is not float32, by its position as for node_attrs: the
+  // compiler matches a constant of any dtype, and an instance gives the one its op's other operands
+  // have (an int64 2 beside int64 operands).
+  std::map<std::string, DType> const_dtypes;
   // The default-domain opset of the instance's model: 17 unless an op's form needs another (Clip
   // with min/max attributes: 10; Squeeze/Unsqueeze or ReduceSum with an axes attribute: 12;
   // ReduceMean/Max/Min with an axes input: 18).

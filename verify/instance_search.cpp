@@ -10,9 +10,11 @@
 // one at most one per alternative above it; a second pass without that limit fills up the rest.
 //
 // find_instances retries when that finds nothing: with weights where the guard says nothing, then
-// with equal dims first (square matrices, cubes: where a rule's sides agree in type only there).
-// For rules that are not elementwise, one more search prefers dims >= 2 at every choice, so that
-// some instance has no unit dims or scalars the guard does not force.
+// with equal dims first (square matrices, cubes: where a rule's sides agree in type only there),
+// then with every dtype each variable's op allows rather than the preferred one. One more search
+// each for an int64 and a float16 instance adds them where the rule's ops allow those dtypes. For
+// rules that are not elementwise, one more search prefers dims >= 2 at every choice, so that some
+// instance has no unit dims or scalars the guard does not force.
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -25,6 +27,7 @@
 #include "interp/interpreter.h"
 #include "ir/shape_inference.h"
 #include "verify/instance_detail.h"
+#include "verify/sym_eval.h"
 
 namespace eqopt::verify {
 
@@ -212,21 +215,20 @@ bool is_conv(const std::string& op) {
   return op == "Conv" || op == "ConvTranspose" || op == "FusedConv" || op == "ConvNHWC";
 }
 
-// Ops whose value at an element depends only on the inputs' elements at the broadcast index.
-bool is_elementwise_op(const std::string& full_name) {
-  static const std::set<std::string> ops = {
-      "Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Erf", "Sin", "Cos", "Tan",
-      "Floor", "Ceil", "Round", "Sign", "Softplus", "Softsign", "LeakyRelu", "Elu", "Selu", "Celu", "HardSigmoid",
-      "HardSwish", "Gelu", "Mish", "ThresholdedRelu", "Identity", "Dropout", "Cast", "Clip", "Add", "Sub", "Mul",
-      "Div", "Pow", "PRelu", "Max", "Min", "Sum", "Mean", "Where", "eqopt.Swish"};
-  return ops.count(full_name) > 0;
-}
+const OpSchema* schema_of(const std::string& op) { return OpRegistry::global().find(OpId::parse(op)); }
 
-// The attribute names an op needs that a pattern without `*=` may leave open.
-std::vector<std::string> required_attributes(const std::string& op) {
-  if (op == "Cast") return {"to"};
-  if (op == "Concat") return {"axis"};
-  return {};
+// The element types an instance draws, in order of preference: float32 first (the dtype most
+// rules are written for), then the others the schemas' input specs allow.
+constexpr DType kDrawOrder[] = {DType::Float,  DType::Bool,   DType::Int64, DType::Int32,  DType::Float16,
+                                DType::UInt64, DType::UInt32, DType::Double, DType::Int8,  DType::UInt8,
+                                DType::Int16,  DType::UInt16};
+
+// The values an instance tries for an attribute: the schema's domain, else its default.
+std::vector<Attribute> attribute_domain(const AttrSpec& spec) {
+  std::vector<Attribute> out = spec.try_values;
+  if (out.empty() && spec.default_value) out.push_back(*spec.default_value);
+  for (Attribute& a : out) a.name = spec.name;
+  return out;
 }
 
 // The default-domain opset the rule's op forms need (docs: Instance::opset).
@@ -255,38 +257,6 @@ int64_t choose_opset(const rules::Rule& rule) {
   return std::clamp<int64_t>(17, lo, std::max(lo, hi));
 }
 
-std::vector<std::vector<int64_t>> permutations(int64_t r) {
-  std::vector<int64_t> p(size_t(std::max<int64_t>(r, 0)));
-  std::iota(p.begin(), p.end(), 0);
-  std::vector<std::vector<int64_t>> all;
-  if (r <= 3) {
-    do all.push_back(p);
-    while (std::next_permutation(p.begin(), p.end()));
-  } else {
-    std::vector<int64_t> rev(p.rbegin(), p.rend());
-    all = {rev, p};
-    if (r == 4) {
-      for (std::vector<int64_t> q : {std::vector<int64_t>{0, 2, 3, 1}, {0, 3, 1, 2}, {1, 0, 2, 3}, {0, 1, 3, 2},
-                                     {2, 3, 0, 1}})
-        all.push_back(q);
-    } else {
-      std::vector<int64_t> swap_last = p;
-      std::swap(swap_last[size_t(r - 1)], swap_last[size_t(r - 2)]);
-      all.push_back(swap_last);
-    }
-  }
-  // Non-identity permutations first: an identity Transpose tests little.
-  std::stable_partition(all.begin(), all.end(), [](const std::vector<int64_t>& q) {
-    for (size_t i = 0; i < q.size(); ++i)
-      if (q[i] != int64_t(i)) return true;
-    return false;
-  });
-  std::vector<std::vector<int64_t>> out;
-  for (auto& q : all)
-    if (std::find(out.begin(), out.end(), q) == out.end()) out.push_back(q);
-  return out;
-}
-
 int64_t numel_of(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) n *= d;
@@ -299,10 +269,13 @@ Tensor int_tensor(const std::vector<int64_t>& v) { return Tensor::from_vector<in
 
 struct PNode {
   const PatternAst* pat = nullptr;
+  const OpSchema* schema = nullptr;
   std::string domain, op;  // op without its domain
   std::string path;
   std::vector<int> child;  // node index of an operator child, -1 for variables and constants
-  std::vector<std::optional<Tensor>> consts;  // `#c(...)` children
+  std::vector<std::optional<double>> consts;  // `#c(...)` children's values
+  // `#c(...)` children as tensors of the dtype of the op's other operands (child_value points here).
+  mutable std::vector<std::optional<Tensor>> const_tensors;
 };
 
 struct Slot {
@@ -325,6 +298,15 @@ struct Mode {
   // Variables the guard says nothing about are weights (the retry when the guard never held with
   // them as plain inputs).
   bool weights_by_default = false;
+  // The dtype a variable takes where its op allows it (else the first of kDrawOrder it allows):
+  // float32 in the main search, int64 or float16 in the searches for one more instance each.
+  DType prefer = DType::Float;
+  // Every allowed dtype in turn rather than the preferred one (the retry when that found nothing).
+  bool all_dtypes = false;
+  // Stop after this many bindings whose right side failed and none that held (0: no limit): a
+  // right side that does not keep another dtype (float32 constants beside float16 operands)
+  // fails the same way for every shape.
+  size_t max_mismatches = 0;
   // Shapes whose dims coincide come first (the retry when every binding failed the left side's
   // type check or the right side's type): a rule whose sides agree in type only on square
   // matrices or cubes (A used as both MatMul operands, a wrong permutation) has instances there.
@@ -345,8 +327,8 @@ int64_t unit_count(const Shape& s) {
 int64_t unit_count(const Instance& inst) {
   int64_t n = 0;
   for (const auto& [var, shape] : inst.shapes) {
-    const auto d = inst.dtypes.find(var);
-    if (d != inst.dtypes.end() && d->second == DType::Int64) continue;
+    const auto v = inst.values.find(var);
+    if (v != inst.values.end() && is_integer(v->second.dtype())) continue;
     n += unit_count(shape);
   }
   return n;
@@ -393,6 +375,8 @@ class Search {
   }
 
   std::vector<std::string> infer_failures;  // "op: message", the first few
+  // An attribute the search has no value for (its schema gives no try_values and no default).
+  std::string no_domain;
   std::string budget_note;
 
   const std::vector<const Expr*>& conjuncts() const { return conjuncts_; }
@@ -404,19 +388,20 @@ class Search {
     if (p.kind != PatternAst::Kind::Op) return -1;
     PNode n;
     n.pat = &p;
-    std::tie(n.domain, n.op) = detail::split_op(p.name);
+    const OpId id = OpId::parse(p.name);
+    n.domain = id.domain;
+    n.op = id.name;
+    n.schema = OpRegistry::global().find(id);
     n.path = path;
     for (size_t i = 0; i < p.children.size(); ++i) {
       const PatternAst& c = p.children[i];
       n.child.push_back(add_nodes(c, path + "." + std::to_string(i)));
-      if (c.kind == PatternAst::Kind::Const) {
-        const double v = c.constant.kind == Expr::Kind::Int ? double(c.constant.int_value) : c.constant.float_value;
-        n.consts.push_back(detail::int_operand(p.name, i) ? Tensor::scalar<int64_t>(int64_t(v))
-                                                          : Tensor::scalar<float>(float(v)));
-      } else {
+      if (c.kind == PatternAst::Kind::Const)
+        n.consts.push_back(c.constant.kind == Expr::Kind::Int ? double(c.constant.int_value) : c.constant.float_value);
+      else
         n.consts.push_back(std::nullopt);
-      }
     }
+    n.const_tensors.resize(n.consts.size());
     nodes_.push_back(std::move(n));
     return int(nodes_.size() - 1);
   }
@@ -434,9 +419,9 @@ class Search {
         has_set = true;
         attr_slots.push_back({Slot::Kind::AttrSet, 0, a.value.text, ""});
       }
-    if (!has_set)
-      for (const std::string& name : required_attributes(n.op))
-        if (!n.pat->attr(name)) attr_slots.push_back({Slot::Kind::NodeAttr, 0, "", name});
+    if (!has_set && n.schema)
+      for (const AttrSpec& a : n.schema->attrs)
+        if (a.required && !n.pat->attr(a.name)) attr_slots.push_back({Slot::Kind::NodeAttr, 0, "", a.name});
     auto child_slot = [&](size_t i) {
       if (n.pat->children[i].kind == PatternAst::Kind::Var)
         out.push_back({Slot::Kind::Child, i, n.pat->children[i].name, ""});
@@ -584,19 +569,7 @@ class Search {
       for (int64_t i = 0; i < n; ++i)
         v[size_t(i)] = is_floating(dtype) ? 0.5 + 0.25 * double(i % 5) : double(1 + i % 3);
     }
-    if (dtype == DType::Int64) {
-      std::vector<int64_t> xs;
-      for (double x : v) xs.push_back(int64_t(x));
-      return Tensor::from_vector<int64_t>(shape, xs);
-    }
-    if (dtype == DType::Bool) {
-      Tensor t(DType::Bool, shape);
-      for (int64_t i = 0; i < n; ++i) t.mutable_data<bool>()[i] = v[size_t(i)] != 0;
-      return t;
-    }
-    std::vector<float> xs;
-    for (double x : v) xs.push_back(float(x));
-    return Tensor::from_vector<float>(shape, xs);
+    return detail::tensor_of(dtype, shape, v);
   }
 
   // Top-level conjuncts whose variables are now all bound must hold.
@@ -630,8 +603,23 @@ class Search {
       auto d = inst_.dtypes.find(c.name);
       return TensorType::of(d == inst_.dtypes.end() ? DType::Float : d->second, s->second);
     }
-    if (c.kind == PatternAst::Kind::Const) return TensorType::of(pn.consts[i]->dtype(), pn.consts[i]->shape());
+    if (c.kind == PatternAst::Kind::Const) {
+      const Tensor& t = const_tensor(n, i);
+      return TensorType::of(t.dtype(), t.shape());
+    }
     return types_[size_t(pn.child[i])];
+  }
+  // The `#c(...)` child i of node n, of the dtype of the node's first typed other operand.
+  const Tensor& const_tensor(size_t n, size_t i) const {
+    const PNode& pn = nodes_[n];
+    std::optional<DType> sibling;
+    for (size_t j = 0; j < pn.pat->children.size() && !sibling; ++j)
+      if (pn.pat->children[j].kind != PatternAst::Kind::Const)
+        if (const auto t = child_type(n, j)) sibling = t->dtype;
+    std::optional<Tensor>& cached = pn.const_tensors[i];
+    const Tensor t = detail::left_constant(pn.schema, i, *pn.consts[i], sibling);
+    if (!cached || cached->dtype() != t.dtype()) cached = t;
+    return *cached;
   }
   std::optional<Shape> child_shape(size_t n, size_t i) const {
     if (i >= nodes_[n].pat->children.size()) return std::nullopt;
@@ -646,7 +634,7 @@ class Search {
       auto v = inst_.values.find(c.name);
       return v == inst_.values.end() ? nullptr : &v->second;
     }
-    if (c.kind == PatternAst::Kind::Const) return &*pn.consts[i];
+    if (c.kind == PatternAst::Kind::Const) return &const_tensor(n, i);
     const auto& v = values_[size_t(pn.child[i])];
     return v ? &*v : nullptr;
   }
@@ -710,10 +698,9 @@ class Search {
       types.push_back(*t);
       vals.push_back(child_value(n, i));
     }
-    const OpSchema* schema = OpRegistry::global().find(pn.domain, pn.op);
     try {
       InferContext ctx(node, inst_.opset, types, vals);
-      infer_node(schema, ctx);
+      infer_node(pn.schema, ctx);
       if (ctx.output_types().empty()) return std::nullopt;
       if (value && !ctx.output_values().empty() && ctx.output_values()[0]) *value = *ctx.output_values()[0];
       return ctx.output_types()[0];
@@ -732,7 +719,7 @@ class Search {
       ++left_failures;
       if (infer_failures.size() < 3) {
         std::string what = pn.pat->name + ": ";
-        if (!OpRegistry::global().find(pn.domain, pn.op)) what += "op unknown to eqopt (no shape inference)";
+        if (!pn.schema) what += "op unknown to eqopt (no shape inference)";
         else what += error.empty() ? "no static output type" : error;
         if (std::find(infer_failures.begin(), infer_failures.end(), what) == infer_failures.end())
           infer_failures.push_back(what);
@@ -759,7 +746,28 @@ class Search {
     return true;
   }
 
-  std::vector<TermChoice> finish(const std::string& var, std::vector<Shape> shapes, DType dtype = DType::Float) const {
+  // The dtypes variable `var` may take as input i of node n: what the op's input spec allows, the
+  // same as an operand of the same type set already typed (ONNX's type variable T), the preferred
+  // one first; only that one unless the search tries them all.
+  std::vector<DType> dtype_choices(size_t n, size_t i) const {
+    const PNode& pn = nodes_[n];
+    const ValueSpec* spec = pn.schema ? pn.schema->input(i) : nullptr;
+    const DTypeSet allowed = spec && !spec->dtypes.empty() ? spec->dtypes : DTypeSet{DType::Float};
+    for (size_t j = 0; j < pn.pat->children.size(); ++j) {
+      if (j == i || pn.pat->children[j].kind == PatternAst::Kind::Const) continue;
+      const ValueSpec* other = pn.schema ? pn.schema->input(j) : nullptr;
+      if (!other || other->dtypes != allowed) continue;
+      if (const auto t = child_type(n, j); t && allowed.contains(t->dtype)) return {t->dtype};
+    }
+    std::vector<DType> out;
+    if (allowed.contains(mode_.prefer)) out.push_back(mode_.prefer);
+    for (DType d : kDrawOrder)
+      if (allowed.contains(d) && d != mode_.prefer) out.push_back(d);
+    if (!mode_.all_dtypes && out.size() > 1) out.resize(1);
+    return out;
+  }
+
+  std::vector<TermChoice> finish(size_t n, size_t i, const std::string& var, std::vector<Shape> shapes) const {
     // Scalar-like shapes first where the guard wants one element.
     if (hints_.numel_one.count(var))
       std::stable_partition(shapes.begin(), shapes.end(), [](const Shape& s) { return numel_of(s) == 1; });
@@ -768,18 +776,16 @@ class Search {
                        [](const Shape& a, const Shape& b) { return unit_count(a) < unit_count(b); });
     std::vector<TermChoice> out;
     std::set<Shape> seen;
-    for (Shape& s : shapes) {
-      if (!admit_shape(var, s) || !seen.insert(s).second) continue;
-      TermChoice c;
-      c.shape = std::move(s);
-      c.dtype = dtype;
-      if (dtype == DType::Bool) {
-        Tensor t(DType::Bool, c.shape);
-        for (int64_t i = 0; i < t.numel(); ++i) t.mutable_data<bool>()[i] = i % 2 == 0;
-        c.value = t;
+    std::vector<Shape> kept;
+    for (Shape& s : shapes)
+      if (admit_shape(var, s) && seen.insert(s).second) kept.push_back(std::move(s));
+    for (DType dtype : dtype_choices(n, i))
+      for (const Shape& s : kept) {
+        TermChoice c;
+        c.shape = s;
+        c.dtype = dtype;
+        out.push_back(std::move(c));
       }
-      out.push_back(std::move(c));
-    }
     return out;
   }
 
@@ -858,27 +864,27 @@ class Search {
     const PNode& pn = nodes_[n];
     const std::string& op = pn.op;
     const size_t nc = pn.pat->children.size();
-    if (detail::int_operand(pn.pat->name, i)) return int_candidates(n, i, var);
-    if ((op == "MatMul" || op == "FusedMatMul" || op == "Gemm") && i < 2) return finish(var, matmul_shapes(n, i));
+    if (detail::int_operand(pn.schema, i)) return int_candidates(n, i, var);
+    if ((op == "MatMul" || op == "FusedMatMul" || op == "Gemm") && i < 2) return finish(n, i, var, matmul_shapes(n, i));
     if ((op == "FusedMatMul" || op == "Gemm") && i == 2) return output_broadcast(n, i, var);
     if (is_conv(op)) return conv_candidates(n, i, var);
     const auto x = child_shape(n, 0);
     if ((op == "BatchNormalization" || op == "InstanceNormalization") && i >= 1) {
       if (!x || x->size() < 2) return {};
-      return finish(var, {{(*x)[1]}});
+      return finish(n, i, var, {{(*x)[1]}});
     }
     if (op == "LayerNormalization" && i >= 1) {
       if (!x || x->empty()) return {};
       int64_t axis = int_attr(n, "axis").value_or(-1);
       if (axis < 0) axis += int64_t(x->size());
       if (axis < 0 || axis >= int64_t(x->size())) return {};
-      return finish(var, {Shape(x->begin() + axis, x->end())});
+      return finish(n, i, var, {Shape(x->begin() + axis, x->end())});
     }
     if (op == "Clip" && i >= 1) {
-      std::vector<TermChoice> c = finish(var, {{}});
+      std::vector<TermChoice> c = finish(n, i, var, {{}});
       // ReLU6-like bounds: the lower one cuts inputs in [-2, 2], so does the upper one in [0.5, 2].
       if (!c.empty() && hints_.need_value.count(var) && !hints_.fill.count(var))
-        c[0].value = Tensor::scalar<float>(i == 1 ? 0.0f : 1.0f);
+        c[0].value = detail::tensor_of(c[0].dtype, {}, {i == 1 ? 0.0 : 1.0});
       return c;
     }
     if (op == "Dropout" && i >= 1) {
@@ -896,27 +902,28 @@ class Search {
         std::vector<Shape> shapes;
         for (const Shape& s : pool())
           if (s.size() == p->value.args.size()) shapes.push_back(s);
-        return finish(var, shapes);
+        return finish(n, i, var, shapes);
       }
     }
     if (op == "Concat" && i > 0) return concat_candidates(n, i, var);
-    // Elementwise and anything else: relative to a known (non-bool) operand, else from the pool.
+    // Elementwise and anything else: relative to a known operand (not Where's condition beside a
+    // branch), else from the pool.
     std::optional<Shape> anchor;
+    const ValueSpec* spec = pn.schema ? pn.schema->input(i) : nullptr;
     for (size_t j = 0; j < nc && !anchor; ++j) {
       // A `#c(...)` scalar broadcasts to anything: it says nothing about the other operands.
       if (j == i || pn.pat->children[j].kind == PatternAst::Kind::Const) continue;
       const auto t = child_type(n, j);
-      if (t && t->dtype != DType::Bool) anchor = t->static_shape();
+      if (t && (t->dtype != DType::Bool || (spec && spec->dtypes.contains(DType::Bool)))) anchor = t->static_shape();
     }
-    const DType dtype = op == "Where" && i == 0 ? DType::Bool : DType::Float;
-    if (anchor) return finish(var, broadcast_variants(*anchor, op != "PRelu"), dtype);
-    return finish(var, pool(op == "Concat" || op == "Softmax" || op == "LogSoftmax" ? 1 : 0), dtype);
+    if (anchor) return finish(n, i, var, broadcast_variants(*anchor, op != "PRelu"));
+    return finish(n, i, var, pool(op == "Concat" || op == "Softmax" || op == "LogSoftmax" ? 1 : 0));
   }
 
   std::vector<TermChoice> output_broadcast(size_t n, size_t i, const std::string& var) {
     const auto out = infer_prefix(n, int(i), nullptr, nullptr);
     if (!out || !out->static_shape()) return {};
-    return finish(var, broadcast_variants(*out->static_shape(), false));
+    return finish(n, i, var, broadcast_variants(*out->static_shape(), false));
   }
 
   std::vector<Shape> matmul_shapes(size_t n, size_t i) const {
@@ -986,7 +993,7 @@ class Search {
     std::optional<Shape> anchor;
     for (size_t j = 0; j < nodes_[n].pat->children.size() && !anchor; ++j)
       if (j != i) anchor = child_shape(n, j);
-    if (!anchor) return finish(var, pool(1));
+    if (!anchor) return finish(n, i, var, pool(1));
     const int64_t r = int64_t(anchor->size());
     int64_t axis = int_attr(n, "axis").value_or(0);
     if (axis < 0) axis += r;
@@ -997,7 +1004,7 @@ class Search {
       s[size_t(axis)] = d;
       out.push_back(s);
     }
-    return finish(var, out);
+    return finish(n, i, var, out);
   }
 
   // Integer operands: known int64 values that fit the first input.
@@ -1139,7 +1146,7 @@ class Search {
       std::vector<Shape> out;
       for (int64_t c : channels) out.push_back(nhwc ? Shape{1, h, h, c} : Shape{1, c, h, h});
       for (int64_t c : channels) out.push_back(nhwc ? Shape{2, h, 2, c} : Shape{2, c, h, 2});
-      return finish(var, out);
+      return finish(n, i, var, out);
     }
     const auto x = child_shape(n, 0);
     if (i == 1) {
@@ -1166,20 +1173,23 @@ class Search {
       for (int64_t m : ms)
         for (const Shape& k : kernels)
           out.push_back(transposed ? Shape{c, m / (g > 1 ? g : 1), k[0], k[1]} : Shape{m, c / g, k[0], k[1]});
-      return finish(var, out);
+      return finish(n, i, var, out);
     }
     if (i == 2) {
       const auto w = child_shape(n, 1);
       if (!w || w->size() != 4) return {};
-      return finish(var, {{transposed ? (*w)[1] * g : (*w)[0]}});
+      return finish(n, i, var, {{transposed ? (*w)[1] * g : (*w)[0]}});
     }
     return output_broadcast(n, i, var);
   }
 
   // ---------------------------------------------------------------- attributes
 
+  // Values for attribute `name` of node n: what the guard compares it with, then the schema's
+  // domain for the attribute (AttrSpec::try_values, else its default; for an attribute of an older
+  // opset, the domain of its name). Values that do not fit the inputs (an axis beyond the rank, a
+  // permutation of another length) fail the op's inference.
   std::vector<Attribute> attr_candidates(size_t n, const std::string& name, const std::string& var) {
-    const std::string& op = nodes_[n].op;
     std::vector<Attribute> out;
     auto add = [&](const Attribute& a) {
       for (const Attribute& x : out)
@@ -1191,96 +1201,43 @@ class Search {
           add(guard::to_attribute(name, v));
         } catch (const guard::Unknown&) {
         }
-    const auto x = child_shape(n, 0);
-    const int64_t r = x ? int64_t(x->size()) : 0;
-    if (name == "perm") {
-      for (const auto& p : permutations(r)) add(Attribute::make_ints(name, p));
-    } else if (name == "axis") {
-      const int64_t hi = op == "Flatten" ? r : r - 1;
-      for (int64_t a = 0; a <= hi; ++a) add(Attribute::make_int(name, a));
-      for (int64_t a = -1; a >= -r; --a) add(Attribute::make_int(name, a));
-      if (r == 0) add(Attribute::make_int(name, 0));
-    } else if (name == "axes") {
-      if (op == "Unsqueeze") {
-        for (int64_t a : {int64_t(0), r, int64_t(-1)}) add(Attribute::make_ints(name, {a}));
-      } else if (op == "Squeeze") {
-        for (int64_t k = 0; x && k < r; ++k)
-          if ((*x)[size_t(k)] == 1) add(Attribute::make_ints(name, {k}));
-      } else if (r > 0) {
-        add(Attribute::make_ints(name, {r - 1}));
-        add(Attribute::make_ints(name, {0}));
-        add(Attribute::make_ints(name, {-1}));
-        if (r > 1) add(Attribute::make_ints(name, {0, r - 1}));
-      }
-    } else if (name == "keepdims") {
-      add(Attribute::make_int(name, 1));
-      add(Attribute::make_int(name, 0));
-    } else if (name == "to") {
-      add(Attribute::make_int(name, int64_t(DType::Float)));
-    } else if (name == "epsilon") {
-      add(Attribute::make_float(name, 1e-5f));
-    } else if (name == "alpha") {
-      add(Attribute::make_float(name, 0.2f));
-    } else if (name == "beta") {
-      add(Attribute::make_float(name, 0.5f));
-    } else if (name == "gamma") {
-      add(Attribute::make_float(name, 1.25f));
-    } else if (name == "min") {
-      add(Attribute::make_float(name, 0.0f));
-    } else if (name == "max") {
-      add(Attribute::make_float(name, 1.0f));
-    } else if (name == "approximate") {
-      add(Attribute::make_string(name, "none"));
-      add(Attribute::make_string(name, "tanh"));
-    } else {
-      add(Attribute::make_int(name, 0));
-      add(Attribute::make_int(name, 1));
-    }
+    const OpSchema* schema = nodes_[n].schema;
+    const AttrSpec* spec = schema ? schema->attr(name) : nullptr;
+    for (const Attribute& a : spec ? attribute_domain(*spec) : attribute_domain_by_name(name)) add(a);
+    if (out.empty() && no_domain.empty()) no_domain = missing_domain(n, name);
     return out;
   }
 
-  // Attribute sets: {} first, then the op's common attributes; merged with what the guard asks
-  // for (attr(?k, "n", d) == v, approx) and with the node's named attributes (`*` binds them all).
+  // Attribute sets: {} first, then one set per value of an attribute's domain other than its
+  // default, then pairs of two attributes' first such values (strides with pads, ...); a required
+  // attribute a set lacks takes its domain's first value. Merged with what the guard asks for
+  // (attr(?k, "n", d) == v, approx) and with the node's named attributes (`*` binds them all).
   std::vector<std::vector<Attribute>> set_candidates(size_t n, const std::string& var) {
-    const std::string& op = nodes_[n].op;
+    const PNode& pn = nodes_[n];
+    const std::string& op = pn.op;
     using A = Attribute;
     std::vector<std::vector<A>> menu = {{}};
-    if (is_conv(op)) {
-      const auto x = child_shape(n, 0);
-      const int64_t c = x && x->size() == 4 ? (op == "ConvNHWC" ? (*x)[3] : (*x)[1]) : 0;
-      menu.push_back({A::make_ints("pads", {1, 1, 1, 1})});
-      menu.push_back({A::make_ints("strides", {2, 2})});
-      for (int64_t g : {int64_t(2), int64_t(3)})
-        if (c == 0 || (c % g == 0 && c > 0)) menu.push_back({A::make_int("group", g)});
-      menu.push_back({A::make_ints("dilations", {2, 2})});
-      menu.push_back({A::make_ints("kernel_shape", {2, 2})});
-      menu.push_back({A::make_ints("pads", {1, 1, 1, 1}), A::make_ints("strides", {2, 2})});
-      menu.push_back({A::make_ints("pads", {0, 1, 1, 0})});
-      if (op == "ConvTranspose")
-        menu.push_back({A::make_ints("strides", {2, 2}), A::make_ints("output_padding", {1, 1})});
-      if (op == "FusedConv") {
-        menu.push_back({A::make_string("activation", "Relu")});
-        menu.push_back({A::make_string("activation", "LeakyRelu"), A::make_float("alpha", 0.1f)});
+    if (pn.schema) {
+      std::vector<A> firsts;
+      for (const AttrSpec& spec : pn.schema->attrs) {
+        bool first = true;
+        for (const A& a : attribute_domain(spec)) {
+          if (spec.default_value && guard::from_attribute(a) == guard::from_attribute(*spec.default_value)) continue;
+          menu.push_back({a});
+          if (first) firsts.push_back(a);
+          first = false;
+        }
       }
-    } else if (op == "FusedMatMul") {
-      menu.push_back({A::make_string("activation", "Relu")});
-    } else if (op == "LeakyRelu" || op == "Elu" || op == "Celu" || op == "ThresholdedRelu") {
-      menu.push_back({A::make_float("alpha", 0.1f)});
-    } else if (op == "HardSigmoid") {
-      menu.push_back({A::make_float("alpha", 0.25f), A::make_float("beta", 0.4f)});
-    } else if (op == "Selu") {
-      menu.push_back({A::make_float("alpha", 1.5f), A::make_float("gamma", 1.2f)});
-    } else if (op == "Gelu") {
-      menu.push_back({A::make_string("approximate", "tanh")});
-    } else if (op.rfind("Reduce", 0) == 0) {
-      menu.push_back({A::make_int("keepdims", 1)});
-      menu.push_back({A::make_int("keepdims", 0)});
-    } else if (op == "Cast") {
-      menu = {{A::make_int("to", int64_t(DType::Float))}};
-    } else if (op == "Clip" && inst_.opset < 11) {
-      menu = {{A::make_float("min", 0.0f), A::make_float("max", 1.0f)}, {}};
-    } else if (op == "Softmax" || op == "LogSoftmax") {
-      menu.push_back({A::make_int("axis", -1)});
+      for (size_t a = 0; a < firsts.size(); ++a)
+        for (size_t b = a + 1; b < firsts.size(); ++b) menu.push_back({firsts[a], firsts[b]});
+      for (std::vector<A>& set : menu)
+        for (const AttrSpec& spec : pn.schema->attrs) {
+          if (!spec.required || std::any_of(set.begin(), set.end(), [&](const A& x) { return x.name == spec.name; }))
+            continue;
+          const std::vector<A> domain = attribute_domain(spec);
+          if (!domain.empty()) set.push_back(domain[0]);
+          else if (no_domain.empty()) no_domain = missing_domain(n, spec.name);
+        }
     }
     const auto hint = hints_.set_hint.find(var);
     // Named attributes of this node (literals and bound variables) belong to the set too.
@@ -1337,6 +1294,11 @@ class Search {
     return out;
   }
 
+  std::string missing_domain(size_t n, const std::string& attr) const {
+    return "no value to try for attribute '" + attr + "' of " + nodes_[n].pat->name +
+           " (its schema gives no try_values and no default)";
+  }
+
   // An earlier operator node of the same op whose first input is the same term variable (two
   // branches of one input), or -1.
   int sibling(size_t n) const {
@@ -1359,6 +1321,12 @@ class Search {
       budget_note = "search stopped after " + std::to_string(limits_.max_candidates) + " candidates";
       stop_ = true;
     }
+    inst_.const_dtypes.clear();
+    for (size_t n = 0; n < nodes_.size(); ++n)
+      for (size_t i = 0; i < nodes_[n].consts.size(); ++i)
+        if (nodes_[n].consts[i])
+          if (const DType d = const_tensor(n, i).dtype(); d != DType::Float)
+            inst_.const_dtypes[nodes_[n].path + "." + std::to_string(i)] = d;
     const int root_node = pattern_roots_[0];
     guard::RootInfo root = detail::root_info(rule_, inst_, *types_[size_t(root_node)]);
     if (rule_.guard) {
@@ -1413,6 +1381,7 @@ class Search {
     ++out_.guard_true;
     if (!mismatch.empty()) {
       ++out_.rhs_mismatch;
+      if (mode_.max_mismatches > 0 && out_.rhs_mismatch >= mode_.max_mismatches && out_.instances.empty()) stop_ = true;
       if (out_.first_rhs_mismatch.empty()) out_.first_rhs_mismatch = inst_.str() + ": " + mismatch;
       return;
     }
@@ -1457,7 +1426,8 @@ bool reads_shapes(const Expr& e) {
 bool elementwise_pattern(const PatternAst& p) {
   if (p.kind == PatternAst::Kind::Const) return !reads_shapes(p.constant);
   if (p.kind == PatternAst::Kind::Var) return true;
-  if (!is_elementwise_op(p.name)) return false;
+  const OpSchema* schema = schema_of(p.name);
+  if (!schema || !schema->elementwise) return false;
   for (const rules::Attr& a : p.attrs)
     if (reads_shapes(a.value)) return false;
   for (const PatternAst& c : p.children)
@@ -1475,6 +1445,40 @@ bool is_elementwise_rule(const rules::Rule& rule) {
   std::sort(r.begin(), r.end());
   if (l != r) return false;
   return !rule.guard || !reads_shapes(*rule.guard);
+}
+
+// Whether symbolic evaluation reads every op of the instance in its dtypes: an op's schema may
+// allow a dtype its symbolic definition does not cover (Erf of integers, integer Gemm).
+bool readable(const rules::Rule& rule, const Instance& inst) {
+  try {
+    SymCtx ctx(100'000);
+    sym_eval(ctx, instance_model(rule, inst));
+    return true;
+  } catch (const UnsupportedOp&) {
+    return false;
+  } catch (const Error&) {
+    return true;  // anything else is the prover's to report
+  }
+}
+
+// Whether some variable of the left side may take the dtype: its op allows it there, and so does
+// every op above that the value reaches in that dtype (an op whose output cannot have the dtype, a
+// comparison or a Conv's float result, ends the path).
+bool draws(const rules::Rule& rule, DType dtype) {
+  // `up`: the value of p may have the dtype as far as the ops above are concerned.
+  std::function<bool(const PatternAst&, bool)> visit = [&](const PatternAst& p, bool up) {
+    if (p.kind != PatternAst::Kind::Op) return false;
+    const OpSchema* schema = schema_of(p.name);
+    const ValueSpec* out = schema ? schema->output(0) : nullptr;
+    const bool passes = out && out->dtypes.contains(dtype);  // the dtype flows on to p's value
+    for (size_t i = 0; i < p.children.size(); ++i) {
+      const ValueSpec* in = schema ? schema->input(i) : nullptr;
+      const bool here = in && in->dtypes.contains(dtype) && !detail::int_operand(schema, i) && (!passes || up);
+      if (p.children[i].kind == PatternAst::Kind::Var ? here : visit(p.children[i], here)) return true;
+    }
+    return false;
+  };
+  return std::any_of(rule.lhs.begin(), rule.lhs.end(), [&](const PatternAst& p) { return visit(p, true); });
 }
 
 bool all_scalar(const Instance& inst) {
@@ -1519,20 +1523,58 @@ InstanceSearch find_instances(const rules::Rule& rule, const InstanceLimits& lim
     again.run();
     if (adopt(out, std::move(retry))) mode = weights;
   }
-  if (out.instances.empty() && (out.rhs_mismatch > 0 || search.left_failures > 0)) {
-    // Every binding failed the left side's type check or gave the right side another type: the
-    // sides may agree only where dims coincide (a variable used as both operands of a MatMul, a
-    // wrong permutation of a cube), which the first search reaches last or, in a large rule, not
-    // within its budget. Retry with such shapes first, with at least a quarter of the budget.
-    Mode equal = mode;
-    equal.equal_dims = true;
+  // A retry when every binding failed the left side's type check or gave the right side another
+  // type, with at least a quarter of the budget.
+  auto retry_typed = [&](Mode changed) {
+    if (!out.instances.empty() || (out.rhs_mismatch == 0 && search.left_failures == 0)) return;
     InstanceLimits lim = rest_of(out);
     lim.max_candidates = std::max(lim.max_candidates, limits.max_candidates / 4);
     lim.seconds = std::max(lim.seconds, limits.seconds / 4);
     InstanceSearch retry;
-    Search again(rule, lim, retry, equal);
+    Search again(rule, lim, retry, changed);
     again.run();
-    if (adopt(out, std::move(retry))) mode = equal;
+    if (adopt(out, std::move(retry))) mode = changed;
+  };
+  // The sides may agree only where dims coincide (a variable used as both operands of a MatMul, a
+  // wrong permutation of a cube), which the first search reaches last or, in a large rule, not
+  // within its budget: such shapes first.
+  Mode equal = mode;
+  equal.equal_dims = true;
+  retry_typed(equal);
+  // Each variable took its preferred dtype (float32 where its op allows it); one used where that
+  // does not fit (a BitShift operand, a variable an And reads too) needs another: every dtype its
+  // op allows.
+  Mode all = mode;
+  all.all_dtypes = true;
+  retry_typed(all);
+  // A search for one more instance, within 1/share of the budget.
+  auto one_more = [&](const Mode& m, size_t share) {
+    InstanceLimits one = rest_of(out);
+    one.max_instances = 1;
+    one.max_candidates = std::max<size_t>(std::min(one.max_candidates, limits.max_candidates / share), 1);
+    one.seconds = std::min(one.seconds, limits.seconds / double(share));
+    InstanceSearch extra;
+    Search again(rule, one, extra, m);
+    again.run();
+    out.candidates += extra.candidates;
+    return extra;
+  };
+  // One more instance in each other dtype the left side's variables may take (int64 with its
+  // wrap-around arithmetic, float16 with its rounding), where the rule has one and the symbolic
+  // evaluator reads it: a rule the compiler applies to every dtype must hold for each.
+  for (DType other : {DType::Int64, DType::Float16}) {
+    if (out.instances.empty()) break;
+    if (!draws(rule, other) || mode.prefer == other) continue;
+    Mode variant = mode;
+    variant.prefer = other;
+    variant.max_mismatches = 32;
+    InstanceSearch extra = one_more(variant, 8);
+    if (extra.instances.empty()) continue;
+    Instance& found = extra.instances[0];
+    const bool uses = std::any_of(found.dtypes.begin(), found.dtypes.end(), [&](const auto& d) { return d.second == other; });
+    const bool fresh = std::none_of(out.instances.begin(), out.instances.end(),
+                                    [&](const Instance& i) { return i.str() == found.str(); });
+    if (uses && fresh && readable(rule, found)) out.instances.push_back(std::move(found));
   }
   if (!out.instances.empty() && !is_elementwise_rule(rule)) {
     // An instance with unit dims or scalars where the guard allows others proves little about
@@ -1545,14 +1587,7 @@ InstanceSearch find_instances(const rules::Rule& rule, const InstanceLimits& lim
     if (fewest > 0) {
       Mode rich = mode;
       rich.rich = true;
-      InstanceLimits one = rest_of(out);
-      one.max_instances = 1;
-      one.max_candidates = std::max<size_t>(std::min(one.max_candidates, limits.max_candidates / 4), 1);
-      one.seconds = std::min(one.seconds, limits.seconds / 4);
-      InstanceSearch extra;
-      Search again(rule, one, extra, rich);
-      again.run();
-      out.candidates += extra.candidates;
+      InstanceSearch extra = one_more(rich, 4);
       const bool fresh = !extra.instances.empty() && std::none_of(out.instances.begin(), out.instances.end(),
                                                                   [&](const Instance& i) {
                                                                     return i.str() == extra.instances[0].str();
@@ -1586,6 +1621,16 @@ InstanceSearch find_instances(const rules::Rule& rule, const InstanceLimits& lim
   out.scope = std::to_string(out.instances.size()) + (out.instances.size() == 1 ? " instance" : " instances") +
               ", ranks <= " + std::to_string(limits.max_rank) + ", dims <= " + std::to_string(limits.max_dim) +
               (rule.guard ? ", guard true" : ", no guard") + (opset != 17 ? ", opset " + std::to_string(opset) : "");
+  {
+    std::set<std::string> dtypes;
+    for (const Instance& i : out.instances)
+      for (const auto& [var, shape] : i.shapes)
+        if (!i.values.count(var)) dtypes.insert(detail::dtype_tag(i.dtypes.count(var) ? i.dtypes.at(var) : DType::Float));
+    if (dtypes.size() > 1 || (dtypes.size() == 1 && *dtypes.begin() != "f32")) {
+      out.scope += ", dtypes";
+      for (const std::string& d : dtypes) out.scope += " " + d;
+    }
+  }
   if (!search.budget_note.empty()) out.scope += " (" + search.budget_note + ")";
   if (out.instances.empty()) {
     std::string why;
@@ -1598,6 +1643,8 @@ InstanceSearch find_instances(const rules::Rule& rule, const InstanceLimits& lim
         if (search.conjunct_failures()[k] > search.conjunct_failures()[worst]) worst = k;
       why = "the guard never held";
       if (!search.conjuncts().empty()) why += " (most often false: " + search.conjuncts()[worst]->str() + ")";
+    } else if (!search.no_domain.empty()) {
+      why = search.no_domain;
     } else {
       why = "the left side never type-checks within ranks <= " + std::to_string(limits.max_rank) +
             ", dims <= " + std::to_string(limits.max_dim);

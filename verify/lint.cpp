@@ -14,16 +14,6 @@
 #include "rules/parser.h"
 #include "support/error.h"
 
-// The ONNX headers pick their namespace and the ML protos from these (the build defines them for
-// the libraries that link eqopt_onnx_deps; this library only reads the schema registry).
-#ifndef ONNX_NAMESPACE
-#define ONNX_NAMESPACE onnx
-#endif
-#ifndef ONNX_ML
-#define ONNX_ML 1
-#endif
-#include "onnx/defs/schema.h"
-
 namespace eqopt::verify {
 
 using rules::Expr;
@@ -100,28 +90,12 @@ const std::map<std::string, std::pair<size_t, size_t>>& function_arity() {
   return arity;
 }
 
-// Attribute names of every default-domain ONNX operator, over all its opset versions (rules may
-// name an attribute an older version has, such as Slice's `starts`).
-const std::map<std::string, std::set<std::string>>& onnx_attribute_names() {
-  static const std::map<std::string, std::set<std::string>> names = [] {
-    std::map<std::string, std::set<std::string>> m;
-    for (const onnx::OpSchema& s : onnx::OpSchemaRegistry::get_all_schemas_with_history()) {
-      if (!is_default_domain(s.domain())) continue;
-      std::set<std::string>& attrs = m[s.Name()];
-      for (const auto& [name, attr] : s.attributes()) attrs.insert(name);
-    }
-    return m;
-  }();
-  return names;
-}
-
-// The registry's (domain, op) for an operator written in a rule: a dotted name's last part is the
-// op and the rest its domain (`eqopt.FusedConv`), as the rule compiler reads it.
-std::pair<std::string, std::string> split_op(const std::string& name) {
-  const size_t dot = name.rfind('.');
-  if (dot == std::string::npos || dot == 0 || dot + 1 == name.size()) return {"", name};
-  const std::string domain = name.substr(0, dot);
-  return {is_default_domain(domain) ? "" : domain, name.substr(dot + 1)};
+// Whether the op has an attribute of that name: one of its schema's, or one of its inputs' (the
+// attribute an older opset had before it became that input: Clip's min and max, ReduceSum's and
+// Squeeze's axes, Slice's starts; rules written for those opsets name it).
+bool has_attribute(const OpSchema& schema, const std::string& name) {
+  if (schema.attr(name)) return true;
+  return std::any_of(schema.inputs.begin(), schema.inputs.end(), [&](const ValueSpec& v) { return v.name == name; });
 }
 
 // Renames variables ?v0, ?v1, ... in order of first appearance (`?root` keeps its name), so two
@@ -283,11 +257,11 @@ class Linter {
     for (const PatternAst& c : p.children) check_pattern(r, c);
     for (const rules::Attr& a : p.attrs) check_expr(r, a.value);
     if (p.kind != PatternAst::Kind::Op) return;
-    const auto [domain, op] = split_op(p.name);
-    const OpSchema* schema = OpRegistry::global().find(domain, op);
+    const OpId id = OpId::parse(p.name);
+    const OpSchema* schema = OpRegistry::global().find(id);
     if (!schema) {
       error(r, p.line, p.column,
-            "unknown operator '" + p.name + "'" + (domain.empty() ? "" : " (domain '" + domain + "')") +
+            "unknown operator '" + p.name + "'" + (id.domain.empty() ? "" : " (domain '" + id.domain + "')") +
                 " (eqopt's own ops are written eqopt.Name)");
       return;
     }
@@ -299,12 +273,10 @@ class Linter {
                                     : std::to_string(schema->min_inputs) + " to " + std::to_string(schema->max_inputs);
       error(r, p.line, p.column, p.name + " takes " + range + " inputs, given " + std::to_string(n));
     }
-    if (!domain.empty()) return;  // eqopt's own ops have no ONNX schema to read attribute names from
-    auto it = onnx_attribute_names().find(op);
-    if (it == onnx_attribute_names().end()) return;
+    if (schema->inputs.empty() && schema->attrs.empty()) return;  // no signature to read names from
     for (const rules::Attr& a : p.attrs)
-      if (a.name != "*" && !it->second.count(a.name))
-        error(r, a.line, a.column, p.name + " has no attribute '" + a.name + "' in any ONNX opset");
+      if (a.name != "*" && !has_attribute(*schema, a.name))
+        error(r, a.line, a.column, p.name + " has no attribute '" + a.name + "'");
   }
 
   // Two directed rules equal up to renaming: the later one is redundant.

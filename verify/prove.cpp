@@ -78,13 +78,9 @@ class TermModelBuilder {
       case PatternAst::Kind::Choice: break;  // the parser leaves no choice in a term
     }
     Node n;
-    const size_t dot = p.name.rfind('.');
-    if (dot != std::string::npos && dot > 0 && !is_default_domain(p.name.substr(0, dot))) {
-      n.domain = p.name.substr(0, dot);
-      n.op_type = p.name.substr(dot + 1);
-    } else {
-      n.op_type = dot == std::string::npos ? p.name : p.name.substr(dot + 1);
-    }
+    const OpId id = OpId::parse(p.name);
+    n.domain = id.domain;
+    n.op_type = id.name;
     // Inference gives an unknown op an unknown type rather than an error, and no rule would match it.
     if (!OpRegistry::global().find(n.domain, n.op_type))
       fail(what, ":", p.line - line_offset, ":", p.column, ": unknown operator '", p.name, "'");

@@ -170,7 +170,7 @@ class Canon {
     const SymNode& n = s_.node(id);
     switch (n.op) {
       case SymOp::Const: {
-        const Rat v = rational(n.value);
+        const Rat v = n.sort.integer() ? Rat(n.index) : rational(n.value);
         return intern_poly(v == 0 ? Poly{} : Poly{{Mono{}, v}});
       }
       case SymOp::Var: return atom_poly(Atom{int(n.op), n.name, n.index, {}});
@@ -188,10 +188,13 @@ class Canon {
       case SymOp::Or: {
         std::vector<uint32_t> args = {of(n.a), of(n.b)};
         std::sort(args.begin(), args.end());
-        return atom_poly(Atom{int(n.op), "", 0, args});
+        return atom_poly(Atom{int(n.op), "", sort_code(n.sort), args});
       }
       case SymOp::Gt:
       case SymOp::Ge:
+        // Integers wrap, so a > b is not a sign test of a - b there: the operands stay apart.
+        if (const SymSort& o = s_.sort(n.a); o.integer())
+          return atom_poly(Atom{int(n.op), "", sort_code(o), {of(n.a), of(n.b)}});
         // a > b as a sign test of the canonical a - b.
         return atom_poly(Atom{int(n.op), "", 0, {add(of(n.a), of(n.b), Rat(-1))}});
       case SymOp::Eq: {
@@ -199,12 +202,20 @@ class Canon {
         return atom_poly(Atom{int(n.op), "", 0, {std::min(d1, d2)}});
       }
       case SymOp::Select: return atom_poly(Atom{int(n.op), "", 0, {of(n.a), of(n.b), of(n.c)}});
-      case SymOp::Pow: return atom_poly(Atom{int(n.op), "", 0, {of(n.a), of(n.b)}});
+      case SymOp::Pow:
+      case SymOp::IDiv:
+      case SymOp::IRem:
+      case SymOp::Shl:
+      case SymOp::Shr: return atom_poly(Atom{int(n.op), "", sort_code(n.sort), {of(n.a), of(n.b)}});
       case SymOp::True:
       case SymOp::False: return atom_poly(Atom{int(n.op), "", 0, {}});
-      default: return atom_poly(Atom{int(n.op), "", 0, {of(n.a)}});  // exp, log, erf, tanh, sqrt, not
+      case SymOp::Round: return atom_poly(Atom{int(n.op), "", n.index, {of(n.a)}});
+      // exp, log, erf, tanh, sqrt, not, conversions: the sort tells the conversions apart.
+      default: return atom_poly(Atom{int(n.op), "", sort_code(n.sort), {of(n.a)}});
     }
   }
+
+  static int64_t sort_code(const SymSort& s) { return s.bits | (s.is_unsigned ? 0x100 : 0); }
 
   const SymCtx& s_;
   std::unordered_map<SymId, uint32_t> memo_;
@@ -242,8 +253,9 @@ class Translator {
     return e;
   }
 
-  z3::expr var_expr(const std::string& name, int64_t index) {
-    return c_.real_const((name + "[" + std::to_string(index) + "]").c_str());
+  z3::expr var_expr(const SymNode& v) {
+    const std::string name = v.name + "[" + std::to_string(v.index) + "]";
+    return v.sort.integer() ? c_.bv_const(name.c_str(), v.sort.bits) : c_.real_const(name.c_str());
   }
 
   // Axioms over the function applications translated so far.
@@ -266,12 +278,66 @@ class Translator {
     monotone(tanh_apps_);
     monotone(erf_apps_);
     monotone(sqrt_apps_);
+    // Rounding to a floating-point format (docs/verification.md, "Dtypes"): it keeps the sign and
+    // zero, is monotone (not strictly), odd, idempotent, exact on integers the significand holds,
+    // and within half an ulp: |r - t| <= 2^-p |t| + 2^(emin - p).
+    for (const auto& [bits, apps] : round_apps_) {
+      const FloatFormat& f = *FloatFormat::of_bits(bits);
+      const z3::expr rel = numeral(std::ldexp(1.0, -f.precision)), abs_err = numeral(std::ldexp(1.0, f.min_exp - f.precision));
+      const size_t n = std::min<size_t>(apps.size(), 40);
+      for (size_t i = 0; i < apps.size(); ++i) {
+        const auto& [t, r] = apps[i];
+        out.push_back(z3::implies(t >= zero, r >= zero) && z3::implies(t <= zero, r <= zero));
+        const z3::expr abs_t = z3::ite(t >= zero, t, -t), d = r - t;
+        out.push_back(z3::ite(d >= zero, d, -d) <= rel * abs_t + abs_err);
+        if (round_exact_[bits].count(i))
+          out.push_back(z3::implies(abs_t <= numeral(std::ldexp(1.0, f.precision)), r == t));
+      }
+      for (size_t i = 0; i < n; ++i)
+        for (size_t j = 0; j < n; ++j) {
+          if (i == j) continue;
+          const auto &[ti, ri] = apps[i];
+          const auto &[tj, rj] = apps[j];
+          out.push_back(z3::implies(ti <= tj, ri <= rj));
+          out.push_back(z3::implies(tj == ri, rj == ri));
+          out.push_back(z3::implies(ti == -tj, ri == -rj));
+        }
+    }
+    // An integer's value: within its sort's range, 0 exactly for 0, of the integer's sign, and
+    // strictly increasing in the sort's order. A truncation toward zero lies within 1 of the real,
+    // on zero's side, is monotone, and gives back an integer converted to a real.
+    for (size_t i = 0; i < to_real_apps_.size(); ++i) {
+      const ToReal& a = to_real_apps_[i];
+      const z3::expr zero_bv = c_.bv_val(0, a.sort.bits);
+      const double lo = a.sort.is_unsigned ? 0.0 : -std::ldexp(1.0, a.sort.bits - 1);
+      const double hi = a.sort.is_unsigned ? std::ldexp(1.0, a.sort.bits) - 1 : std::ldexp(1.0, a.sort.bits - 1) - 1;
+      out.push_back(a.v >= numeral(lo) && a.v <= numeral(hi));
+      out.push_back((a.x == zero_bv) == (a.v == zero));
+      if (!a.sort.is_unsigned) out.push_back(z3::sgt(a.x, zero_bv) == (a.v > zero));
+      for (size_t j = 0; j < std::min<size_t>(to_real_apps_.size(), 40); ++j) {
+        const ToReal& b = to_real_apps_[j];
+        if (i == j || !(a.sort == b.sort)) continue;
+        out.push_back(z3::implies(a.sort.is_unsigned ? z3::ult(a.x, b.x) : z3::slt(a.x, b.x), a.v < b.v));
+      }
+    }
+    for (size_t i = 0; i < to_int_apps_.size(); ++i) {
+      const ToInt& a = to_int_apps_[i];
+      out.push_back(z3::implies(a.t >= zero, a.v <= a.t && a.t < a.v + one));
+      out.push_back(z3::implies(a.t <= zero, a.t <= a.v && a.v - one < a.t));
+      for (size_t j = 0; j < std::min<size_t>(to_int_apps_.size(), 40); ++j) {
+        const ToInt& b = to_int_apps_[j];
+        if (i == j || !(a.sort == b.sort)) continue;
+        out.push_back(z3::implies(a.t <= b.t, a.sort.is_unsigned ? z3::ule(a.b, b.b) : z3::sle(a.b, b.b)));
+      }
+      for (const ToReal& r : to_real_apps_)
+        if (r.sort == a.sort) out.push_back(z3::implies(a.t == r.v, a.b == r.x));
+    }
     return out;
   }
 
   bool uses_functions() const {
     return !exp_apps_.empty() || !log_apps_.empty() || !erf_apps_.empty() || !tanh_apps_.empty() ||
-           !sqrt_apps_.empty() || pow_count_ > 0;
+           !sqrt_apps_.empty() || pow_count_ > 0 || !round_apps_.empty() || !to_real_apps_.empty();
   }
 
  private:
@@ -282,9 +348,15 @@ class Translator {
   z3::expr translate(const SymNode& n) {
     auto a = [&] { return (*this)(n.a); };
     auto b = [&] { return (*this)(n.b); };
+    // Integer operands compare by their sort's order.
+    const bool integer = n.arity > 0 && s_.sort(n.a).integer();
+    const bool is_unsigned = integer && s_.sort(n.a).is_unsigned;
+    auto ge = [&](const z3::expr& x, const z3::expr& y) { return !integer ? x >= y : is_unsigned ? z3::uge(x, y) : z3::sge(x, y); };
+    auto gt = [&](const z3::expr& x, const z3::expr& y) { return !integer ? x > y : is_unsigned ? z3::ugt(x, y) : z3::sgt(x, y); };
     switch (n.op) {
-      case SymOp::Const: return numeral(n.value);
-      case SymOp::Var: return var_expr(n.name, n.index);
+      case SymOp::Const:
+        return n.sort.integer() ? c_.bv_val(uint64_t(n.index), n.sort.bits) : numeral(n.value);
+      case SymOp::Var: return var_expr(n);
       case SymOp::Add: return a() + b();
       case SymOp::Mul: return a() * b();
       case SymOp::Neg: return -a();
@@ -298,11 +370,11 @@ class Translator {
       // relu(p) and relu(p') with equal polynomials p, p' become one term and cancel.
       case SymOp::Max: {
         z3::expr x = normal(a()), y = normal(b());
-        return z3::ite(x >= y, x, y);
+        return z3::ite(ge(x, y), x, y);
       }
       case SymOp::Min: {
         z3::expr x = normal(a()), y = normal(b());
-        return z3::ite(x <= y, x, y);
+        return z3::ite(ge(y, x), x, y);
       }
       case SymOp::Select: return z3::ite(normal(a()), normal(b()), normal((*this)(n.c)));
       case SymOp::Exp: return record(exp_, exp_apps_, normal(a()));
@@ -311,16 +383,55 @@ class Translator {
       case SymOp::Tanh: return record(tanh_, tanh_apps_, normal(a()));
       case SymOp::Sqrt: return record(sqrt_, sqrt_apps_, normal(a()));
       case SymOp::Pow: ++pow_count_; return pow_(normal(a()), normal(b()));
-      case SymOp::Gt: return a() > b();
-      case SymOp::Ge: return a() >= b();
+      case SymOp::Gt: return gt(a(), b());
+      case SymOp::Ge: return ge(a(), b());
       case SymOp::Eq: return a() == b();
       case SymOp::And: return a() && b();
       case SymOp::Or: return a() || b();
       case SymOp::Not: return !a();
       case SymOp::True: return c_.bool_val(true);
       case SymOp::False: return c_.bool_val(false);
+      case SymOp::Round: {
+        auto [it, fresh] = round_fns_.try_emplace(
+            int(n.index), z3::function(("round" + std::to_string(n.index)).c_str(), c_.real_sort(), c_.real_sort()));
+        auto& apps = round_apps_[int(n.index)];
+        if (s_.node(n.a).op == SymOp::IntToReal) round_exact_[int(n.index)].insert(apps.size());
+        return record(it->second, apps, normal(a()));
+      }
+      case SymOp::IntToReal: return to_real(a(), s_.sort(n.a));
+      case SymOp::RealToInt: {
+        const z3::expr t = normal(a());
+        const z3::expr b = conversion("to_int", c_.real_sort(), c_.bv_sort(n.sort.bits), n.sort)(t);
+        to_int_apps_.push_back({t, b, to_real(b, n.sort), n.sort});
+        return b;
+      }
+      case SymOp::IntCast: {
+        const SymSort& from = s_.sort(n.a);
+        const z3::expr x = a();
+        if (n.sort.bits < from.bits) return x.extract(n.sort.bits - 1, 0);
+        if (n.sort.bits > from.bits)
+          return from.is_unsigned ? z3::zext(x, n.sort.bits - from.bits) : z3::sext(x, n.sort.bits - from.bits);
+        return x;
+      }
+      case SymOp::IDiv: return n.sort.is_unsigned ? z3::udiv(a(), b()) : z3::expr(c_, Z3_mk_bvsdiv(c_, a(), b()));
+      case SymOp::IRem: return n.sort.is_unsigned ? z3::urem(a(), b()) : z3::srem(a(), b());
+      case SymOp::Shl: return z3::shl(a(), b());
+      case SymOp::Shr: return n.sort.is_unsigned ? z3::lshr(a(), b()) : z3::ashr(a(), b());
     }
     throw Error("verifier: unknown symbolic op");
+  }
+
+  // An integer's value as a real: an uninterpreted function with the axioms of the conversion.
+  // (Z3's bv2int makes even small queries over 64-bit integers take seconds.)
+  z3::expr to_real(const z3::expr& x, const SymSort& sort) {
+    const z3::expr v = conversion("to_real", c_.bv_sort(sort.bits), c_.real_sort(), sort)(x);
+    to_real_apps_.push_back({x, v, sort});
+    return v;
+  }
+
+  z3::func_decl conversion(const std::string& what, const z3::sort& from, const z3::sort& to, const SymSort& sort) {
+    const std::string name = what + (sort.is_unsigned ? "_u" : "_s") + std::to_string(sort.bits);
+    return conversions_.try_emplace(name, z3::function(name.c_str(), from, to)).first->second;
   }
 
   z3::expr record(z3::func_decl& f, std::vector<std::pair<z3::expr, z3::expr>>& apps, z3::expr x) {
@@ -336,19 +447,37 @@ class Translator {
   std::unordered_map<SymId, z3::expr> memo_;
   std::vector<std::pair<z3::expr, z3::expr>> inv_apps_, exp_apps_, log_apps_, erf_apps_, tanh_apps_, sqrt_apps_;
   size_t pow_count_ = 0;
+  // Per floating-point format: the rounding function, its applications, and which of them round an
+  // integer's value.
+  std::map<int, z3::func_decl> round_fns_;
+  std::map<int, std::vector<std::pair<z3::expr, z3::expr>>> round_apps_;
+  std::map<int, std::set<size_t>> round_exact_;
+  // Integer <-> real conversions: an integer's value (x, its value v), and truncations (a real t,
+  // the integer b, b's value v).
+  struct ToReal {
+    z3::expr x, v;
+    SymSort sort;
+  };
+  struct ToInt {
+    z3::expr t, b, v;
+    SymSort sort;
+  };
+  std::map<std::string, z3::func_decl> conversions_;
+  std::vector<ToReal> to_real_apps_;
+  std::vector<ToInt> to_int_apps_;
 };
 
 struct SolverOutcome {
   std::string result;  // "sat", "unsat", or "" (see reason)
   std::string reason;
-  std::map<std::pair<std::string, int64_t>, double> values;  // sat: the inputs' values
+  std::map<std::pair<std::string, int64_t>, SymScalar> values;  // sat: the inputs' values
 };
 
 // Runs the solver in a child process that is killed at the deadline. Z3's timeout and interrupt
 // are not honoured inside every tactic (nonlinear arithmetic with large constants can run on for
 // minutes), and `eqopt rules verify` must never hang. The child reports the verdict and, when
 // satisfiable, the model's value of each input, as text on a pipe.
-SolverOutcome solve_isolated(z3::solver& s, Translator& t, const std::vector<std::pair<std::string, int64_t>>& inputs,
+SolverOutcome solve_isolated(z3::solver& s, Translator& t, const SymCtx& ctx, const std::vector<SymId>& inputs,
                              Clock::time_point deadline) {
   SolverOutcome o;
   const ChildResult child = run_in_child(
@@ -363,9 +492,14 @@ SolverOutcome solve_isolated(z3::solver& s, Translator& t, const std::vector<std
           } else {
             out = "sat\n";
             const z3::model m = s.get_model();
-            for (const auto& [name, idx] : inputs) {
-              const z3::expr v = m.eval(t.var_expr(name, idx), true);
-              out += name + "\t" + std::to_string(idx) + "\t" + v.get_decimal_string(17) + "\n";
+            // Integers as "i" and their two's-complement bits, reals as decimals.
+            for (SymId id : inputs) {
+              const SymNode& var = ctx.node(id);
+              const z3::expr v = m.eval(t.var_expr(var), true);
+              out += var.name + "\t" + std::to_string(var.index) + "\t";
+              if (var.sort.integer()) out += 'i';
+              out += var.sort.integer() ? std::to_string(int64_t(v.get_numeral_uint64())) : v.get_decimal_string(17);
+              out += '\n';
             }
           }
         } catch (const z3::exception& e) {
@@ -401,7 +535,8 @@ SolverOutcome solve_isolated(z3::solver& s, Translator& t, const std::vector<std
     std::string v = line.substr(b + 1);
     if (!v.empty() && v.back() == '?') v.pop_back();  // Z3 marks truncated decimals with '?'
     try {
-      o.values[{line.substr(0, a), std::stoll(line.substr(a + 1, b - a - 1))}] = std::stod(v);
+      o.values[{line.substr(0, a), std::stoll(line.substr(a + 1, b - a - 1))}] =
+          v.rfind('i', 0) == 0 ? SymScalar::of_int(std::stoll(v.substr(1))) : SymScalar::of_real(std::stod(v));
     } catch (...) {
     }
   }
@@ -427,7 +562,18 @@ std::string fmt(double v, int digits = 6) {
 }
 
 // Values of the symbolic inputs: (name, index) -> value.
-using Assignment = std::map<std::pair<std::string, int64_t>, double>;
+using Assignment = std::map<std::pair<std::string, int64_t>, SymScalar>;
+
+// One element of a tensor of the dtype, as the model sees it: a bool input is the sign of its
+// unknown, a float16 one its unknown rounded to half precision.
+std::string element_str(DType dtype, const SymScalar& v) {
+  switch (dtype) {
+    case DType::Bool: return v.real > 0 ? "true" : "false";
+    case DType::Float16: return fmt(FloatFormat::of_bits(16)->round(v.real));
+    case DType::UInt64: return std::to_string(uint64_t(v.bits));
+    default: return is_integer(dtype) ? std::to_string(v.bits) : fmt(v.real);
+  }
+}
 
 // The graph inputs' values as tensors, for a counterexample.
 std::string inputs_str(const Model& m, const Assignment& values) {
@@ -441,11 +587,48 @@ std::string inputs_str(const Model& m, const Assignment& values) {
     os << "    " << in.name << " " << (shape.empty() ? "scalar" : index_str(shape, n - 1)) << " = [";
     for (int64_t i = 0; i < n && i < 64; ++i) {
       auto it = values.find({in.name, i});
-      os << (i ? ", " : "") << (it == values.end() ? std::string("0") : fmt(it->second));
+      os << (i ? ", " : "") << element_str(in.type.dtype, it == values.end() ? SymScalar{} : it->second);
     }
     os << (n > 64 ? ", ...]" : "]") << "\n";
   }
   return os.str();
+}
+
+// An output element's value: a bool is 1 or 0 there.
+std::string output_str(DType dtype, const SymScalar& v) {
+  if (dtype == DType::Bool) return v.real != 0 ? "true" : "false";
+  return element_str(dtype, v);
+}
+
+// Whether the expression rounds to a floating-point format somewhere.
+bool rounding_under(const SymCtx& ctx, SymId root) {
+  std::vector<SymId> stack{root};
+  std::set<SymId> seen;
+  while (!stack.empty()) {
+    const SymId id = stack.back();
+    stack.pop_back();
+    if (!seen.insert(id).second) continue;
+    const SymNode& n = ctx.node(id);
+    if (n.op == SymOp::Round || n.op == SymOp::RealToInt) return true;
+    const SymId kids[3] = {n.a, n.b, n.c};
+    for (int k = 0; k < n.arity; ++k) stack.push_back(kids[k]);
+  }
+  return false;
+}
+
+// A random integer of the sort for probe p: small ones first, then anywhere in the range, then the
+// range's edges (where wrap-around shows).
+SymScalar random_int(std::mt19937_64& rng, const SymSort& s, size_t p) {
+  const int64_t lo = s.is_unsigned ? 0 : -8, hi = s.is_unsigned ? 16 : 8;
+  switch (p % 4) {
+    case 2: return SymScalar::of_int(int64_t(rng()));
+    case 3: {
+      const uint64_t top = uint64_t(1) << (s.bits - 1);  // the sign bit of the width
+      const uint64_t edges[] = {top, top + 1, top - 1, top - 2, ~uint64_t(0), 1, 2, uint64_t(1) << (s.bits / 2)};
+      return SymScalar::of_int(int64_t(edges[rng() % 8]));
+    }
+    default: return SymScalar::of_int(std::uniform_int_distribution<int64_t>(lo, hi)(rng));
+  }
 }
 
 struct OutputCheck {
@@ -510,13 +693,22 @@ class RuleVerifier {
 
     // Numeric probes: a wrong rule usually shows at random points; such a counterexample needs no
     // solver and has ordinary-looking values.
+    // Reals are eighths (short, exact in binary) in [-2, 2] or [0.25, 2]; where a value is
+    // rounded to a floating-point format, two more probes take arbitrary reals (eighths are exact
+    // in every format). Integers are small, then anywhere in their range, then at its edges.
     std::mt19937_64 rng(0x5eed + i);
-    for (size_t p = 0; p < options_.random_points; ++p) {
+    const bool rounds = std::any_of(pending.begin(), pending.end(), [&](size_t k) {
+      return rounding_under(ctx, L.elems[k]) || rounding_under(ctx, R.elems[k]);
+    });
+    const size_t points = options_.random_points + (rounds ? 2 : 0);
+    for (size_t p = 0; p < points; ++p) {
       std::uniform_real_distribution<double> d(p % 2 ? 0.25 : -2.0, 2.0);
+      const bool fine = p >= options_.random_points;
       Assignment values;
-      auto lookup = [&](const std::string& name, int64_t idx) {
-        auto [it, fresh] = values.try_emplace({name, idx}, 0.0);
-        if (fresh) it->second = std::round(d(rng) * 8) / 8;  // eighths: short, exact in binary
+      auto lookup = [&](const SymNode& var) {
+        auto [it, fresh] = values.try_emplace({var.name, var.index});
+        if (fresh) it->second = var.sort.integer() ? random_int(rng, var.sort, p)
+                                : SymScalar::of_real(fine ? (p % 2 ? 1e4 : 1.0) * d(rng) : std::round(d(rng) * 8) / 8);
         return it->second;
       };
       if (auto c = probe(ctx, model, inst, L, R, lc, rc, pending, lookup, values, where)) return *c;
@@ -537,7 +729,7 @@ class RuleVerifier {
       if (z3::eq(l, r)) continue;
       // A comparison's or logical op's result is a Bool: the sides differ where they are not equal
       // (l - r on Bools is ill-sorted, and Z3 4.8's simplifier crashed on it).
-      if (l.is_bool() || r.is_bool()) {
+      if (l.is_bool() || r.is_bool() || l.is_bv()) {
         differ.push_back(l != r);
         continue;
       }
@@ -554,26 +746,25 @@ class RuleVerifier {
     for (unsigned k = 0; k < ax.size(); ++k) s.add(ax[k]);
     ++solver_calls;
     // The inputs a counterexample must give values to.
-    std::vector<std::pair<std::string, int64_t>> inputs;
+    std::vector<SymId> inputs;
     {
-      std::set<std::pair<std::string, int64_t>> seen;
+      std::set<SymId> seen;
       auto add_vars = [&](SymId root) {
         for (SymId v : ctx.vars_of(root))
-          if (seen.insert({ctx.node(v).name, ctx.node(v).index}).second)
-            inputs.push_back({ctx.node(v).name, ctx.node(v).index});
+          if (seen.insert(v).second) inputs.push_back(v);
       };
       for (size_t k : pending) add_vars(L.elems[k]), add_vars(R.elems[k]);
       for (SymId cnd : lc) add_vars(cnd);
       for (SymId cnd : rc) add_vars(cnd);
     }
-    const SolverOutcome r = solve_isolated(s, t, inputs, deadline_);
+    const SolverOutcome r = solve_isolated(s, t, ctx, inputs, deadline_);
     if (r.result == "unsat") return {};
     if (r.result != "sat")
       return {Verdict::Unknown, r.reason + (t.uses_functions() ? " (uninterpreted functions)" : ""), ""};
     // A model: confirm it in double precision with the real functions; a model that relies on an
     // exp or tanh the axioms do not pin down is not a counterexample.
     Assignment values = r.values;
-    auto lookup = [&](const std::string& name, int64_t idx) { return values.try_emplace({name, idx}, 0.0).first->second; };
+    auto lookup = [&](const SymNode& var) { return values.try_emplace({var.name, var.index}).first->second; };
     if (auto cx = probe(ctx, model, inst, L, R, lc, rc, pending, lookup, values, where)) return *cx;
     return {Verdict::Unknown,
             std::string("the solver's counterexample does not hold numerically") +
@@ -586,36 +777,45 @@ class RuleVerifier {
   std::optional<OutputCheck> probe(SymCtx& ctx, const Model& model, const Instance& inst, const SymTensor& L,
                                    const SymTensor& R, const std::vector<SymId>& lc, const std::vector<SymId>& rc,
                                    const std::vector<size_t>& pending,
-                                   const std::function<double(const std::string&, int64_t)>& lookup,
+                                   const std::function<SymScalar(const SymNode&)>& lookup,
                                    const Assignment& values, const std::string& where) {
     for (SymId cnd : lc)
-      if (ctx.evaluate(cnd, lookup) == 0) return std::nullopt;  // left side undefined here
+      if (ctx.evaluate_scalar(cnd, lookup).real == 0) return std::nullopt;  // left side undefined here
     for (SymId cnd : rc)
-      if (ctx.evaluate(cnd, lookup) == 0)
+      if (ctx.evaluate_scalar(cnd, lookup).real == 0)
         return refuted(inst, model, where + "the right side is undefined where the left side is defined (" +
                                         ctx.str(cnd, 120) + " fails)",
                        values);
     double scale = 1;
-    std::vector<std::pair<double, double>> lr;
+    std::vector<std::pair<SymScalar, SymScalar>> lr;
     for (size_t k : pending) {
-      const double l = ctx.evaluate(L.elems[k], lookup), r = ctx.evaluate(R.elems[k], lookup);
+      const SymScalar l = ctx.evaluate_scalar(L.elems[k], lookup), r = ctx.evaluate_scalar(R.elems[k], lookup);
       lr.push_back({l, r});
-      if (std::isfinite(l)) scale = std::max(scale, std::abs(l));
-      if (std::isfinite(r)) scale = std::max(scale, std::abs(r));
+      if (std::isfinite(l.real)) scale = std::max(scale, std::abs(l.real));
+      if (std::isfinite(r.real)) scale = std::max(scale, std::abs(r.real));
     }
+    const bool integer = is_integer(L.dtype);
     for (size_t j = 0; j < pending.size(); ++j) {
-      const auto [l, r] = lr[j];
-      // Constants are float32 values read as exact fractions by the solver (1/6 for 0.16666667),
-      // so a difference below float32 precision is left to the solver, not reported.
-      const bool bad = std::isnan(l) != std::isnan(r) || (!std::isnan(l) && std::abs(l - r) > 1e-6 * scale);
-      // Enough digits that the two printed values differ.
-      int digits = 6;
-      while (digits < 17 && fmt(l, digits) == fmt(r, digits)) ++digits;
-      if (bad)
-        return refuted(inst, model,
-                       where + "element " + index_str(L.shape, int64_t(pending[j])) + ": left " + fmt(l, digits) +
-                           ", right " + fmt(r, digits),
-                       values);
+      const double l = lr[j].first.real, r = lr[j].second.real;
+      // Integers must agree exactly. Constants are float32 values read as exact fractions by the
+      // solver (1/6 for 0.16666667), so a difference of reals below float32 precision is left to
+      // the solver, not reported.
+      const bool bad = std::isnan(l) != std::isnan(r) ||
+                       (!std::isnan(l) && (integer ? lr[j].first.bits != lr[j].second.bits : std::abs(l - r) > 1e-6 * scale));
+      if (!bad) continue;
+      std::string ls, rs;
+      if (integer || L.dtype == DType::Bool) {
+        ls = std::isnan(l) ? "undefined" : output_str(L.dtype, lr[j].first);
+        rs = std::isnan(r) ? "undefined" : output_str(L.dtype, lr[j].second);
+      } else {
+        // Enough digits that the two printed values differ.
+        int digits = 6;
+        while (digits < 17 && fmt(l, digits) == fmt(r, digits)) ++digits;
+        ls = fmt(l, digits), rs = fmt(r, digits);
+      }
+      return refuted(inst, model,
+                     where + "element " + index_str(L.shape, int64_t(pending[j])) + ": left " + ls + ", right " + rs,
+                     values);
     }
     return std::nullopt;
   }
@@ -670,7 +870,12 @@ VerifyResult verify_rule(const rules::Rule& rule, const VerifyOptions& options) 
 
   RuleVerifier v(rule, options, deadline);
   std::string unknown;
+  // An elementwise rule proved on scalars holds for every shape in those dtypes: its other
+  // instances in the same dtypes prove nothing more.
+  std::set<std::map<std::string, DType>> proved_on_scalars;
   for (size_t i = 0; i < search.instances.size(); ++i) {
+    const Instance& inst = search.instances[i];
+    if (search.elementwise && proved_on_scalars.count(inst.dtypes)) continue;
     if (v.remaining() <= 0) {
       if (unknown.empty()) unknown = "time limit reached after " + std::to_string(out.instances) + " instances";
       break;
@@ -686,17 +891,24 @@ VerifyResult verify_rule(const rules::Rule& rule, const VerifyOptions& options) 
       out.counterexample = c.counterexample;
       return finish(Verdict::Refuted, c.detail);
     }
-    if (c.verdict == Verdict::Unknown && unknown.empty()) unknown = c.detail + " (instance " + search.instances[i].str() + ")";
-    // A proof on scalars covers every shape of an elementwise rule; the other instances are only
-    // a cross-check, so stop here when the time is needed elsewhere.
+    if (c.verdict == Verdict::Unknown && unknown.empty()) unknown = c.detail + " (instance " + inst.str() + ")";
+    const bool scalars = std::all_of(inst.shapes.begin(), inst.shapes.end(), [](const auto& s) { return s.second.empty(); });
+    if (c.verdict == Verdict::Proved && scalars) proved_on_scalars.insert(inst.dtypes);
   }
   if (!unknown.empty()) return finish(Verdict::Unknown, unknown);
   std::string scope;
-  if (search.elementwise)
+  if (search.elementwise) {
     scope = "all shapes (elementwise: proved on scalars, broadcasting applies it to every element)";
-  else
+    // The dtypes the scalar proofs cover, where they are not float32 alone.
+    if (const size_t at = search.scope.find(", dtypes"); at != std::string::npos)
+      scope += search.scope.substr(at, search.scope.find(" (", at) - at);
+  } else {
     scope = search.scope.empty() ? std::to_string(out.instances) + " instances" : search.scope;
-  scope += "; real arithmetic";
+  }
+  const bool integers = std::any_of(search.instances.begin(), search.instances.end(), [](const Instance& i) {
+    return std::any_of(i.dtypes.begin(), i.dtypes.end(), [&](const auto& d) { return is_integer(d.second) && !i.values.count(d.first); });
+  });
+  scope += integers ? "; real arithmetic, integers wrapping around" : "; real arithmetic";
   if (!search.instances.front().approx_targets.empty()) scope += ", approx() constants read as their targets";
   return finish(Verdict::Proved, scope);
 }

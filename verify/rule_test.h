@@ -1,7 +1,8 @@
-// The float32 rule tester: runs both sides of each instance of a rule (verify/instance.h) on the
-// reference interpreter with random inputs and compares them. It cannot prove a rule, but it finds
-// most wrong ones in milliseconds and checks what a proof over the reals ignores: float32 rounding
-// of the rewritten computation.
+// The rule tester: runs both sides of each instance of a rule (verify/instance.h), in the instance's
+// dtypes, on the reference interpreter with random inputs and compares them. It cannot prove a
+// rule, but it finds most wrong ones in milliseconds and checks what a proof over the reals ignores:
+// float32 and float16 rounding of the rewritten computation. Integer and bool outputs must agree
+// exactly.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -12,7 +13,7 @@
 namespace eqopt::verify {
 
 struct RuleTestOptions {
-  size_t trials = 3;   // random inputs per instance: even trials in [-2, 2], odd ones in [0.5, 2]
+  size_t trials = 3;   // random inputs per instance (rule_test.cpp: floats in [-2, 2] and [0.5, 2])
   unsigned seed = 1;
   double rtol = 1e-4;  // rules tagged `real` use at least 1e-3 (reassociation changes rounding)
   double atol = 1e-5;

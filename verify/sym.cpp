@@ -32,8 +32,45 @@ const char* sym_op_name(SymOp op) {
     case SymOp::Not: return "not";
     case SymOp::True: return "true";
     case SymOp::False: return "false";
+    case SymOp::Round: return "round";
+    case SymOp::IntToReal: return "to_real";
+    case SymOp::RealToInt: return "to_int";
+    case SymOp::IntCast: return "int_cast";
+    case SymOp::IDiv: return "idiv";
+    case SymOp::IRem: return "irem";
+    case SymOp::Shl: return "<<";
+    case SymOp::Shr: return ">>";
   }
   return "?";
+}
+
+double FloatFormat::overflow() const {
+  // Halfway between the largest finite value and the next power of two: ties go to even, which
+  // is the power of two, i.e. infinity.
+  return max_finite + std::ldexp(1.0, int(std::floor(std::log2(max_finite))) - precision);
+}
+
+double FloatFormat::round(double x) const {
+  if (!std::isfinite(x) || x == 0) return x;
+  if (std::abs(x) >= overflow()) return x > 0 ? INFINITY : -INFINITY;
+  int e = 0;
+  std::frexp(x, &e);  // |x| in [2^(e-1), 2^e)
+  const int exp = std::max(e - 1, min_exp);
+  const double ulp = std::ldexp(1.0, exp - (precision - 1));
+  // x / ulp is exact (a power-of-two scaling); nearbyint rounds half to even.
+  return std::nearbyint(x / ulp) * ulp;
+}
+
+const FloatFormat* FloatFormat::of_bits(int bits) {
+  static const FloatFormat half{16, 11, -14, 65504.0};
+  static const FloatFormat single{32, 24, -126, 3.4028234663852886e38};
+  static const FloatFormat dbl{64, 53, -1022, 1.7976931348623157e308};
+  switch (bits) {
+    case 16: return &half;
+    case 32: return &single;
+    case 64: return &dbl;
+    default: return nullptr;
+  }
 }
 
 bool sym_op_is_bool(SymOp op) {
@@ -54,10 +91,27 @@ size_t SymCtx::KeyHash::operator()(const Key& k) const {
   return h;
 }
 
+namespace {
+
+// v wrapped to the sort's width: sign-extended for signed sorts, zero-extended for unsigned ones.
+int64_t wrap(uint64_t v, SymSort s) {
+  if (s.bits >= 64) return int64_t(v);
+  const uint64_t mask = (uint64_t(1) << s.bits) - 1;
+  v &= mask;
+  if (!s.is_unsigned && (v >> (s.bits - 1)) & 1) v |= ~mask;
+  return int64_t(v);
+}
+
+// The value of wrapped bits as a double (unsigned 64-bit values above 2^63 included).
+double int_real(int64_t bits, SymSort s) { return s.is_unsigned ? double(uint64_t(bits)) : double(bits); }
+
+bool int_less(int64_t a, int64_t b, SymSort s) { return s.is_unsigned ? uint64_t(a) < uint64_t(b) : a < b; }
+
+}  // namespace
+
 SymId SymCtx::intern(SymNode n) {
-  Key k{n.op, 0, n.name, n.a, n.b, n.c};
-  if (n.op == SymOp::Const) k.bits = std::bit_cast<uint64_t>(n.value == 0 ? 0.0 : n.value);
-  if (n.op == SymOp::Var) k.bits = uint64_t(n.index);
+  Key k{n.op, uint64_t(n.index), n.name, n.a, n.b, n.c, uint16_t(n.sort.bits | (n.sort.is_unsigned ? 0x100 : 0))};
+  if (n.op == SymOp::Const && !n.sort.integer()) k.bits = std::bit_cast<uint64_t>(n.value == 0 ? 0.0 : n.value);
   auto it = table_.find(k);
   if (it != table_.end()) return it->second;
   if (nodes_.size() >= max_nodes_)
@@ -68,15 +122,65 @@ SymId SymCtx::intern(SymNode n) {
   return id;
 }
 
-SymId SymCtx::make(SymOp op, SymId a, SymId b, SymId c, uint8_t arity) {
+SymId SymCtx::make(SymOp op, SymId a, SymId b, SymId c, uint8_t arity, SymSort sort, int64_t index) {
   SymNode n;
   n.op = op;
   n.a = a;
   n.b = arity > 1 ? b : 0;
   n.c = arity > 2 ? c : 0;
   n.arity = arity;
+  n.sort = sort;
+  n.index = index;
   return intern(std::move(n));
 }
+
+SymSort SymCtx::unify(SymId& a, SymId& b) {
+  const SymSort sa = sort(a), sb = sort(b);
+  if (sa == sb) return sa;
+  auto convert = [&](SymId& x, SymSort to) {
+    if (!is_const(x) || sort(x).integer()) return false;
+    const double v = const_value(x);
+    if (v != std::floor(v)) fail("a non-integral constant ", v, " beside an integer");
+    x = int_constant(int64_t(v), to);
+    return true;
+  };
+  if (sa.integer() && convert(b, sa)) return sa;
+  if (sb.integer() && convert(a, sb)) return sb;
+  fail("internal error: operands of different sorts (", str(a, 60), ", ", str(b, 60), ")");
+}
+
+int64_t SymCtx::const_int(SymId id) const {
+  const SymNode& n = nodes_[id];
+  return n.sort.integer() ? n.index : int64_t(n.value);
+}
+
+SymId SymCtx::int_constant(int64_t v, SymSort sort) {
+  if (!sort.integer()) return constant(double(v));
+  SymNode n;
+  n.op = SymOp::Const;
+  n.sort = sort;
+  n.index = wrap(uint64_t(v), sort);
+  n.value = int_real(n.index, sort);
+  return intern(std::move(n));
+}
+
+SymId SymCtx::int_var(const std::string& name, int64_t index, SymSort sort) {
+  SymNode n;
+  n.op = SymOp::Var;
+  n.name = name;
+  n.index = index;
+  n.sort = sort;
+  return intern(std::move(n));
+}
+
+namespace {
+void require_real(const SymCtx& s, SymId a, const char* what) {
+  if (s.is_int(a)) fail("internal error: ", what, " of an integer (", s.str(a, 60), ")");
+}
+void require_int(const SymCtx& s, SymId a, const char* what) {
+  if (!s.is_int(a)) fail("internal error: ", what, " of a real (", s.str(a, 60), ")");
+}
+}  // namespace
 
 SymId SymCtx::constant(double v) {
   SymNode n;
@@ -96,6 +200,13 @@ SymId SymCtx::var(const std::string& name, int64_t index) {
 SymId SymCtx::truth(bool v) { return make(v ? SymOp::True : SymOp::False, 0, 0, 0, 0); }
 
 SymId SymCtx::add(SymId a, SymId b) {
+  if (const SymSort s = unify(a, b); s.integer()) {
+    if (is_const(a) && is_const(b)) return int_constant(int64_t(uint64_t(const_int(a)) + uint64_t(const_int(b))), s);
+    if (is_const(a, 0)) return b;
+    if (is_const(b, 0)) return a;
+    if (a > b) std::swap(a, b);
+    return make(SymOp::Add, a, b, 0, 2, s);
+  }
   if (is_const(a) && is_const(b)) return constant(const_value(a) + const_value(b));
   if (is_const(a, 0)) return b;
   if (is_const(b, 0)) return a;
@@ -104,6 +215,14 @@ SymId SymCtx::add(SymId a, SymId b) {
 }
 
 SymId SymCtx::mul(SymId a, SymId b) {
+  if (const SymSort s = unify(a, b); s.integer()) {
+    if (is_const(a) && is_const(b)) return int_constant(int64_t(uint64_t(const_int(a)) * uint64_t(const_int(b))), s);
+    if (is_const(a, 0) || is_const(b, 0)) return int_constant(0, s);
+    if (is_const(a, 1)) return b;
+    if (is_const(b, 1)) return a;
+    if (a > b) std::swap(a, b);
+    return make(SymOp::Mul, a, b, 0, 2, s);
+  }
   if (is_const(a) && is_const(b)) return constant(const_value(a) * const_value(b));
   if (is_const(a, 0) || is_const(b, 0)) return constant(0);
   if (is_const(a, 1)) return b;
@@ -115,12 +234,15 @@ SymId SymCtx::mul(SymId a, SymId b) {
 }
 
 SymId SymCtx::neg(SymId a) {
+  const SymSort s = sort(a);
+  if (s.integer() && is_const(a)) return int_constant(int64_t(0 - uint64_t(const_int(a))), s);
   if (is_const(a)) return constant(-const_value(a));
   if (nodes_[a].op == SymOp::Neg) return nodes_[a].a;
-  return make(SymOp::Neg, a);
+  return make(SymOp::Neg, a, 0, 0, 1, s);
 }
 
 SymId SymCtx::inv(SymId a) {
+  require_real(*this, a, "inv");
   if (is_const(a) && const_value(a) != 0) {
     const double v = const_value(a);
     // Keep 1/v exact where it is (powers of two); otherwise the prover reads Inv(const) as the
@@ -137,32 +259,39 @@ SymId SymCtx::inv(SymId a) {
 }
 
 SymId SymCtx::max(SymId a, SymId b) {
+  const SymSort s = unify(a, b);
+  if (s.integer() && is_const(a) && is_const(b)) return int_less(const_int(a), const_int(b), s) ? b : a;
   if (is_const(a) && is_const(b)) return constant(std::max(const_value(a), const_value(b)));
   if (a == b) return a;
   if (a > b) std::swap(a, b);
-  return make(SymOp::Max, a, b, 0, 2);
+  return make(SymOp::Max, a, b, 0, 2, s);
 }
 
 SymId SymCtx::min(SymId a, SymId b) {
+  const SymSort s = unify(a, b);
+  if (s.integer() && is_const(a) && is_const(b)) return int_less(const_int(a), const_int(b), s) ? a : b;
   if (is_const(a) && is_const(b)) return constant(std::min(const_value(a), const_value(b)));
   if (a == b) return a;
   if (a > b) std::swap(a, b);
-  return make(SymOp::Min, a, b, 0, 2);
+  return make(SymOp::Min, a, b, 0, 2, s);
 }
 
 SymId SymCtx::select(SymId cond, SymId a, SymId b) {
   if (nodes_[cond].op == SymOp::True) return a;
   if (nodes_[cond].op == SymOp::False) return b;
+  const SymSort s = unify(a, b);
   if (a == b) return a;
-  return make(SymOp::Select, cond, a, b, 3);
+  return make(SymOp::Select, cond, a, b, 3, s);
 }
 
 SymId SymCtx::exp(SymId a) {
+  require_real(*this, a, "exp");
   if (is_const(a, 0)) return constant(1);
   return make(SymOp::Exp, a);
 }
 
 SymId SymCtx::log(SymId a) {
+  require_real(*this, a, "log");
   if (is_const(a, 1)) return constant(0);
   if (is_const(a)) {
     if (const_value(a) <= 0) conditions_.push_back(truth(false));
@@ -173,16 +302,19 @@ SymId SymCtx::log(SymId a) {
 }
 
 SymId SymCtx::erf(SymId a) {
+  require_real(*this, a, "erf");
   if (is_const(a, 0)) return constant(0);
   return make(SymOp::Erf, a);
 }
 
 SymId SymCtx::tanh(SymId a) {
+  require_real(*this, a, "tanh");
   if (is_const(a, 0)) return constant(0);
   return make(SymOp::Tanh, a);
 }
 
 SymId SymCtx::sqrt(SymId a) {
+  require_real(*this, a, "sqrt");
   if (is_const(a)) {
     const double v = const_value(a);
     if (v < 0) {
@@ -198,6 +330,8 @@ SymId SymCtx::sqrt(SymId a) {
 }
 
 SymId SymCtx::pow(SymId a, SymId b) {
+  require_real(*this, a, "pow");
+  require_real(*this, b, "pow");
   if (is_const(b)) {
     const double e = const_value(b);
     if (e == std::floor(e) && std::abs(e) <= 8) {
@@ -216,18 +350,24 @@ SymId SymCtx::pow(SymId a, SymId b) {
 }
 
 SymId SymCtx::gt(SymId a, SymId b) {
+  const SymSort s = unify(a, b);
+  if (s.integer() && is_const(a) && is_const(b)) return truth(int_less(const_int(b), const_int(a), s));
   if (is_const(a) && is_const(b)) return truth(const_value(a) > const_value(b));
   if (a == b) return truth(false);
   return make(SymOp::Gt, a, b, 0, 2);
 }
 
 SymId SymCtx::ge(SymId a, SymId b) {
+  const SymSort s = unify(a, b);
+  if (s.integer() && is_const(a) && is_const(b)) return truth(!int_less(const_int(a), const_int(b), s));
   if (is_const(a) && is_const(b)) return truth(const_value(a) >= const_value(b));
   if (a == b) return truth(true);
   return make(SymOp::Ge, a, b, 0, 2);
 }
 
 SymId SymCtx::eq(SymId a, SymId b) {
+  const SymSort s = unify(a, b);
+  if (s.integer() && is_const(a) && is_const(b)) return truth(const_int(a) == const_int(b));
   if (is_const(a) && is_const(b)) return truth(const_value(a) == const_value(b));
   if (a == b) return truth(true);
   if (a > b) std::swap(a, b);
@@ -259,6 +399,74 @@ SymId SymCtx::not_(SymId a) {
   return make(SymOp::Not, a);
 }
 
+SymId SymCtx::round(SymId a, int format_bits) {
+  require_real(*this, a, "round");
+  const FloatFormat* f = FloatFormat::of_bits(format_bits);
+  if (!f) fail("internal error: no floating-point format of ", format_bits, " bits");
+  if (is_const(a)) {
+    const double r = f->round(const_value(a));
+    if (std::isfinite(r)) return constant(r);
+    conditions_.push_back(truth(false));
+    return make(SymOp::Round, a, 0, 0, 1, {}, format_bits);
+  }
+  const SymNode& n = nodes_[a];
+  // Rounding twice to one format is rounding once; an integer's value rounds exactly where the
+  // format's significand holds every value of the integer's width.
+  if (n.op == SymOp::Round && n.index == format_bits) return a;
+  if (n.op == SymOp::IntToReal && nodes_[n.a].sort.bits + (nodes_[n.a].sort.is_unsigned ? 0 : -1) <= f->precision)
+    return a;
+  const SymId limit = constant(f->overflow());
+  conditions_.push_back(and_(gt(limit, a), gt(a, neg(limit))));
+  return make(SymOp::Round, a, 0, 0, 1, {}, format_bits);
+}
+
+SymId SymCtx::int_to_real(SymId a) {
+  require_int(*this, a, "to_real");
+  if (is_const(a)) return constant(const_value(a));
+  return make(SymOp::IntToReal, a);
+}
+
+SymId SymCtx::real_to_int(SymId a, SymSort to) {
+  require_real(*this, a, "to_int");
+  if (!to.integer()) fail("internal error: to_int needs an integer sort");
+  // The truncated value fits: lo - 1 < a < hi + 1.
+  const double lo = to.is_unsigned ? 0.0 : -std::ldexp(1.0, to.bits - 1);
+  const double hi = to.is_unsigned ? std::ldexp(1.0, to.bits) - 1 : std::ldexp(1.0, to.bits - 1) - 1;
+  if (is_const(a)) {
+    const double t = std::trunc(const_value(a));
+    if (t >= lo && t <= hi) return int_constant(to.is_unsigned ? int64_t(uint64_t(t)) : int64_t(t), to);
+    conditions_.push_back(truth(false));
+    return make(SymOp::RealToInt, a, 0, 0, 1, to);
+  }
+  conditions_.push_back(and_(gt(a, constant(lo - 1)), gt(constant(hi + 1), a)));
+  return make(SymOp::RealToInt, a, 0, 0, 1, to);
+}
+
+SymId SymCtx::int_cast(SymId a, SymSort to) {
+  require_int(*this, a, "int_cast");
+  if (!to.integer()) fail("internal error: int_cast needs an integer sort");
+  if (sort(a) == to) return a;
+  if (is_const(a)) return int_constant(const_int(a), to);
+  return make(SymOp::IntCast, a, 0, 0, 1, to);
+}
+
+SymId SymCtx::int_binary(SymOp op, SymId a, SymId b) {
+  require_int(*this, a, sym_op_name(op));
+  const SymSort s = unify(a, b);
+  const SymId zero = int_constant(0, s);
+  if (op == SymOp::IDiv || op == SymOp::IRem) conditions_.push_back(not_(eq(b, zero)));
+  if (is_const(a) && is_const(b)) {
+    SymScalar r = evaluate_scalar(make(op, a, b, 0, 2, s), [](const SymNode&) { return SymScalar{}; });
+    if (!std::isnan(r.real)) return int_constant(r.bits, s);
+  }
+  return make(op, a, b, 0, 2, s);
+}
+
+SymId SymCtx::idiv(SymId a, SymId b) { return int_binary(SymOp::IDiv, a, b); }
+SymId SymCtx::irem(SymId a, SymId b) { return int_binary(SymOp::IRem, a, b); }
+SymId SymCtx::shl(SymId a, SymId b) { return int_binary(SymOp::Shl, a, b); }
+SymId SymCtx::shr(SymId a, SymId b) { return int_binary(SymOp::Shr, a, b); }
+
 std::vector<SymId> SymCtx::take_conditions() {
   std::vector<SymId> out;
   out.swap(conditions_);
@@ -266,7 +474,14 @@ std::vector<SymId> SymCtx::take_conditions() {
 }
 
 double SymCtx::evaluate(SymId root, const std::function<double(const std::string&, int64_t)>& vars) const {
-  std::unordered_map<SymId, double> memo;
+  return evaluate_scalar(root, [&](const SymNode& v) {
+           const double x = vars(v.name, v.index);
+           return v.sort.integer() ? SymScalar::of_int(int64_t(std::llround(x))) : SymScalar::of_real(x);
+         }).real;
+}
+
+SymScalar SymCtx::evaluate_scalar(SymId root, const std::function<SymScalar(const SymNode&)>& vars) const {
+  std::unordered_map<SymId, SymScalar> memo;
   // Iterative post-order: expressions can be deep (long sums).
   std::vector<std::pair<SymId, bool>> stack{{root, false}};
   while (!stack.empty()) {
@@ -281,32 +496,105 @@ double SymCtx::evaluate(SymId root, const std::function<double(const std::string
       if (n.arity >= 3) stack.push_back({n.c, false});
       continue;
     }
-    auto v = [&](SymId x) { return memo.at(x); };
-    double r = 0;
+    auto v = [&](SymId x) { return memo.at(x).real; };
+    auto bits = [&](SymId x) { return memo.at(x).bits; };
+    const SymSort s = n.sort;
+    // An integer result from its two's-complement bits; NaN marks an undefined one.
+    auto integer = [&](uint64_t u) {
+      const int64_t w = wrap(u, s);
+      return SymScalar{int_real(w, s), w};
+    };
+    const SymScalar undefined{NAN, 0};
+    // Operands of a comparison or Max/Min: integers by their sort's order.
+    auto less = [&](SymId x, SymId y) {
+      const SymSort o = nodes_[x].sort;
+      return o.integer() ? int_less(bits(x), bits(y), o) : v(x) < v(y);
+    };
+    auto defined = [&](SymId x) { return !std::isnan(memo.at(x).real); };
+    SymScalar r;
     switch (n.op) {
-      case SymOp::Const: r = n.value; break;
-      case SymOp::Var: r = vars(n.name, n.index); break;
-      case SymOp::Add: r = v(n.a) + v(n.b); break;
-      case SymOp::Mul: r = v(n.a) * v(n.b); break;
-      case SymOp::Neg: r = -v(n.a); break;
-      case SymOp::Inv: r = v(n.a) == 0 ? NAN : 1.0 / v(n.a); break;
-      case SymOp::Max: r = std::max(v(n.a), v(n.b)); break;
-      case SymOp::Min: r = std::min(v(n.a), v(n.b)); break;
-      case SymOp::Select: r = v(n.a) != 0 ? v(n.b) : v(n.c); break;
-      case SymOp::Exp: r = std::exp(v(n.a)); break;
-      case SymOp::Log: r = v(n.a) > 0 ? std::log(v(n.a)) : NAN; break;
-      case SymOp::Erf: r = std::erf(v(n.a)); break;
-      case SymOp::Tanh: r = std::tanh(v(n.a)); break;
-      case SymOp::Sqrt: r = v(n.a) >= 0 ? std::sqrt(v(n.a)) : NAN; break;
-      case SymOp::Pow: r = v(n.a) > 0 ? std::pow(v(n.a), v(n.b)) : NAN; break;
-      case SymOp::Gt: r = v(n.a) > v(n.b); break;
-      case SymOp::Ge: r = v(n.a) >= v(n.b); break;
-      case SymOp::Eq: r = v(n.a) == v(n.b); break;
-      case SymOp::And: r = v(n.a) != 0 && v(n.b) != 0; break;
-      case SymOp::Or: r = v(n.a) != 0 || v(n.b) != 0; break;
-      case SymOp::Not: r = v(n.a) == 0; break;
-      case SymOp::True: r = 1; break;
-      case SymOp::False: r = 0; break;
+      case SymOp::Const: r = s.integer() ? SymScalar{n.value, n.index} : SymScalar::of_real(n.value); break;
+      case SymOp::Var:
+        r = vars(n);
+        if (s.integer()) r = integer(uint64_t(r.bits));
+        break;
+      case SymOp::Add:
+        r = s.integer() ? integer(uint64_t(bits(n.a)) + uint64_t(bits(n.b))) : SymScalar::of_real(v(n.a) + v(n.b));
+        break;
+      case SymOp::Mul:
+        r = s.integer() ? integer(uint64_t(bits(n.a)) * uint64_t(bits(n.b))) : SymScalar::of_real(v(n.a) * v(n.b));
+        break;
+      case SymOp::Neg: r = s.integer() ? integer(0 - uint64_t(bits(n.a))) : SymScalar::of_real(-v(n.a)); break;
+      case SymOp::Inv: r.real = v(n.a) == 0 ? NAN : 1.0 / v(n.a); break;
+      case SymOp::Max: r = memo.at(less(n.a, n.b) ? n.b : n.a); break;
+      case SymOp::Min: r = memo.at(less(n.b, n.a) ? n.b : n.a); break;
+      case SymOp::Select: r = memo.at(v(n.a) != 0 ? n.b : n.c); break;
+      case SymOp::Exp: r.real = std::exp(v(n.a)); break;
+      case SymOp::Log: r.real = v(n.a) > 0 ? std::log(v(n.a)) : NAN; break;
+      case SymOp::Erf: r.real = std::erf(v(n.a)); break;
+      case SymOp::Tanh: r.real = std::tanh(v(n.a)); break;
+      case SymOp::Sqrt: r.real = v(n.a) >= 0 ? std::sqrt(v(n.a)) : NAN; break;
+      case SymOp::Pow: r.real = v(n.a) > 0 ? std::pow(v(n.a), v(n.b)) : NAN; break;
+      case SymOp::Gt: r.real = less(n.b, n.a); break;
+      case SymOp::Ge: r.real = !less(n.a, n.b); break;
+      case SymOp::Eq:
+        r.real = nodes_[n.a].sort.integer() ? bits(n.a) == bits(n.b) : v(n.a) == v(n.b);
+        break;
+      case SymOp::And: r.real = v(n.a) != 0 && v(n.b) != 0; break;
+      case SymOp::Or: r.real = v(n.a) != 0 || v(n.b) != 0; break;
+      case SymOp::Not: r.real = v(n.a) == 0; break;
+      case SymOp::True: r.real = 1; break;
+      case SymOp::False: r.real = 0; break;
+      case SymOp::Round: {
+        const double x = FloatFormat::of_bits(int(n.index))->round(v(n.a));
+        r.real = std::isfinite(x) ? x : NAN;
+        break;
+      }
+      case SymOp::IntToReal: r.real = v(n.a); break;
+      case SymOp::RealToInt: {
+        const double t = std::trunc(v(n.a));
+        const double lo = s.is_unsigned ? 0.0 : -std::ldexp(1.0, s.bits - 1);
+        const double hi = s.is_unsigned ? std::ldexp(1.0, s.bits) : std::ldexp(1.0, s.bits - 1);
+        if (!(t >= lo && t < hi)) r = undefined;
+        else r = integer(s.is_unsigned ? uint64_t(t) : uint64_t(int64_t(t)));
+        break;
+      }
+      case SymOp::IntCast: r = integer(uint64_t(bits(n.a))); break;
+      case SymOp::IDiv:
+      case SymOp::IRem: {
+        const int64_t x = bits(n.a), y = bits(n.b);
+        if (y == 0) {
+          r = undefined;
+        } else if (!s.is_unsigned && y == -1) {
+          // MIN / -1 wraps to MIN, MIN % -1 is 0 (as bvsdiv and bvsrem, and eqopt's interpreter).
+          r = integer(n.op == SymOp::IDiv ? 0 - uint64_t(x) : 0);
+        } else if (s.is_unsigned) {
+          r = integer(n.op == SymOp::IDiv ? uint64_t(x) / uint64_t(y) : uint64_t(x) % uint64_t(y));
+        } else {
+          r = integer(uint64_t(n.op == SymOp::IDiv ? x / y : x % y));
+        }
+        break;
+      }
+      case SymOp::Shl:
+      case SymOp::Shr: {
+        const int64_t x = bits(n.a), y = bits(n.b);
+        if (uint64_t(y) >= uint64_t(s.bits)) {
+          // Every bit shifted out (a shift amount read as unsigned, as bvshl reads it).
+          r = integer(n.op == SymOp::Shr && !s.is_unsigned && x < 0 ? ~uint64_t(0) : 0);
+        } else if (n.op == SymOp::Shl) {
+          r = integer(uint64_t(x) << y);
+        } else {
+          // The bits are wrapped to the sort: sign-extended (arithmetic) or zero-extended (logical).
+          r = integer(s.is_unsigned ? uint64_t(x) >> y : uint64_t(x >> y));
+        }
+        break;
+      }
+    }
+    // An integer computed from an undefined one is undefined (NaN propagates through reals).
+    if (s.integer() && n.op != SymOp::Select) {
+      const SymId kids[3] = {n.a, n.b, n.c};
+      for (int k = 0; k < n.arity; ++k)
+        if (!defined(kids[k])) r = undefined;
     }
     memo[id] = r;
   }
@@ -320,7 +608,14 @@ std::string SymCtx::str(SymId root, size_t max_chars) const {
     if (size_t(os.tellp()) > max_chars) return;
     const SymNode& n = nodes_[id];
     if (n.op == SymOp::Const) {
-      os << n.value;
+      if (n.sort.integer()) os << n.index;
+      else os << n.value;
+      return;
+    }
+    if (n.op == SymOp::Round) {
+      os << "(round" << n.index << " ";
+      rec(n.a);
+      os << ")";
       return;
     }
     if (n.op == SymOp::Var) {

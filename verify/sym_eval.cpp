@@ -27,6 +27,7 @@
 #include "ir/op_registry.h"
 #include "ir/shape_inference.h"
 #include "verify/sym_eval_detail.h"
+#include "verify/tensor_values.h"
 
 namespace eqopt::verify {
 
@@ -51,8 +52,10 @@ std::vector<double> OpEval::reals(size_t i, const char* what) const {
 }
 
 std::vector<int64_t> OpEval::ints(size_t i, const char* what) const {
+  if (!known(i))
+    unsupported(std::string("input ") + std::to_string(i) + " (" + what + ") must be known, got a symbolic value");
   std::vector<int64_t> v;
-  for (double d : reals(i, what)) v.push_back(int64_t(d));
+  for (SymId e : input(i).elems) v.push_back(sym.const_int(e));
   return v;
 }
 
@@ -218,13 +221,18 @@ class Evaluator {
     s.shape = t.shape();
     s.elems.reserve(size_t(t.numel()));
     const bool floating = is_floating(t.dtype());
-    for (int64_t i = 0; i < t.numel(); ++i)
-      s.elems.push_back(floating ? real(t.as_double(i)) : ctx_.constant(t.as_double(i)));
+    const SymSort sort = sym_sort(t.dtype());
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      if (floating) s.elems.push_back(real(t.as_double(i)));
+      else if (sort.integer()) s.elems.push_back(ctx_.int_constant(t.as_int64(i), sort));
+      else s.elems.push_back(ctx_.constant(t.as_double(i)));
+    }
     return s;
   }
 
   // A graph input: an unknown per element. A boolean is the sign of an unknown real, so each is a
-  // free truth value; integers steer indexing and must be given.
+  // free truth value; a float16 is an unknown real rounded to half precision (every float16 value
+  // is one); an integer is an unknown of its dtype's width.
   SymTensor input_value(const ValueInfo& v) {
     const std::optional<Shape> shape = v.type.static_shape();
     if (!shape) throw UnsupportedOp("graph input '" + v.name + "' has no static shape (" + v.type.str() + ")");
@@ -232,13 +240,18 @@ class Evaluator {
     s.dtype = v.type.dtype;
     s.shape = *shape;
     const int64_t n = shape_numel(*shape);
-    if (is_floating(s.dtype)) {
+    const SymSort sort = sym_sort(s.dtype);
+    if (s.dtype == DType::Float16) {
+      for (int64_t i = 0; i < n; ++i) s.elems.push_back(ctx_.round(ctx_.var(v.name, i), 16));
+    } else if (s.dtype == DType::Float || s.dtype == DType::Double) {
       for (int64_t i = 0; i < n; ++i) s.elems.push_back(ctx_.var(v.name, i));
     } else if (s.dtype == DType::Bool) {
       for (int64_t i = 0; i < n; ++i) s.elems.push_back(ctx_.gt(ctx_.var(v.name, i), ctx_.constant(0)));
+    } else if (sort.integer()) {
+      for (int64_t i = 0; i < n; ++i) s.elems.push_back(ctx_.int_var(v.name, i, sort));
     } else {
       throw UnsupportedOp("graph input '" + v.name + "' is a " + std::string(dtype_short_name(s.dtype)) +
-                          " tensor without a value; integer tensors must be known");
+                          " tensor without a value; its element type has no symbolic reading");
     }
     return s;
   }
@@ -248,40 +261,11 @@ class Evaluator {
   }
 
   Tensor to_tensor(const SymTensor& s) const {
-    Tensor t(s.dtype, s.shape);
-    auto fill = [&](auto* p) {
-      using T = std::remove_pointer_t<decltype(p)>;
-      for (size_t i = 0; i < s.elems.size(); ++i) p[i] = T(ctx_.const_value(s.elems[i]));
-    };
-    switch (s.dtype) {
-      case DType::Float: fill(t.mutable_data<float>()); break;
-      case DType::Double: fill(t.mutable_data<double>()); break;
-      case DType::Int64: fill(t.mutable_data<int64_t>()); break;
-      case DType::Int32: fill(t.mutable_data<int32_t>()); break;
-      case DType::Int16: fill(t.mutable_data<int16_t>()); break;
-      case DType::Int8: fill(t.mutable_data<int8_t>()); break;
-      case DType::UInt64: fill(t.mutable_data<uint64_t>()); break;
-      case DType::UInt32: fill(t.mutable_data<uint32_t>()); break;
-      case DType::UInt16: fill(t.mutable_data<uint16_t>()); break;
-      case DType::UInt8: fill(t.mutable_data<uint8_t>()); break;
-      case DType::Bool: {
-        bool* p = t.mutable_data<bool>();
-        for (size_t i = 0; i < s.elems.size(); ++i) p[i] = ctx_.const_value(s.elems[i]) != 0;
-        break;
-      }
-      case DType::Float16: {
-        Half* p = t.mutable_data<Half>();
-        for (size_t i = 0; i < s.elems.size(); ++i) p[i] = float_to_half(float(ctx_.const_value(s.elems[i])));
-        break;
-      }
-      case DType::BFloat16: {
-        BFloat16* p = t.mutable_data<BFloat16>();
-        for (size_t i = 0; i < s.elems.size(); ++i) p[i] = float_to_bfloat16(float(ctx_.const_value(s.elems[i])));
-        break;
-      }
-      default:
-        throw UnsupportedOp("element type " + std::string(dtype_short_name(s.dtype)) + " has no real-number reading");
-    }
+    const Tensor t = tensor_from(s.dtype, s.shape, [&](size_t i) {
+      return std::pair(ctx_.const_value(s.elems[i]), ctx_.const_int(s.elems[i]));
+    });
+    if (!t.defined())
+      throw UnsupportedOp("element type " + std::string(dtype_short_name(s.dtype)) + " has no real-number reading");
     return t;
   }
 
@@ -368,12 +352,24 @@ class Evaluator {
     }
   }
 
-  // The symbolic definitions compute shapes themselves; inference must agree.
-  void check_output(const Node& node, size_t k, const SymTensor& t, const TensorType& inferred) const {
+  // The symbolic definitions compute shapes themselves; inference must agree. Every element has
+  // its dtype's sort: a real constant in an integer tensor (a definition's 0 or 1) becomes an
+  // integer one.
+  void check_output(const Node& node, size_t k, SymTensor& t, const TensorType& inferred) const {
     const std::optional<Shape> s = inferred.static_shape();
     if (int64_t(t.elems.size()) != t.numel() || (s && *s != t.shape) || t.dtype != inferred.dtype)
       fail(node.label(), ": internal error: symbolic output ", k, " is ", dtype_short_name(t.dtype), shape_str(t.shape),
            " with ", t.elems.size(), " elements, inference says ", inferred.str());
+    const SymSort sort = sym_sort(t.dtype);
+    for (SymId& v : t.elems) {
+      if (ctx_.sort(v) == sort) continue;
+      if (sort.integer() && ctx_.is_const(v) && !ctx_.is_int(v)) {
+        v = ctx_.int_constant(int64_t(ctx_.const_value(v)), sort);
+        continue;
+      }
+      fail(node.label(), ": internal error: symbolic output ", k, " (", dtype_short_name(t.dtype),
+           ") has an element of another sort: ", ctx_.str(v, 80));
+    }
   }
 
   // Evaluates the node's definition in standard ops at the model's opset.
@@ -395,6 +391,20 @@ class Evaluator {
 };
 
 }  // namespace
+
+SymSort sym_sort(DType dtype) {
+  switch (dtype) {
+    case DType::Int8: return SymSort::int_of(8, false);
+    case DType::Int16: return SymSort::int_of(16, false);
+    case DType::Int32: return SymSort::int_of(32, false);
+    case DType::Int64: return SymSort::int_of(64, false);
+    case DType::UInt8: return SymSort::int_of(8, true);
+    case DType::UInt16: return SymSort::int_of(16, true);
+    case DType::UInt32: return SymSort::int_of(32, true);
+    case DType::UInt64: return SymSort::int_of(64, true);
+    default: return SymSort::real();
+  }
+}
 
 SymResult sym_eval(SymCtx& ctx, const Model& model, const SymEvalOptions& options) {
   return Evaluator(ctx, model, options).run();

@@ -1,11 +1,13 @@
 // Symbolic evaluation of a model on concrete shapes: every float element becomes a SymCtx
 // expression over the graph inputs' elements (docs/verification.md lists each op's semantics).
 //
-// Graph inputs are unknowns: element i of input `x` is SymCtx::var("x", i). Initializers are known
-// values (int64 shape operands, constants a rule's guard fixed). Integer and bool tensors must be
-// known (they steer shapes and indexing); a float tensor may be symbolic. eqopt's own ops (domain
-// "eqopt") are evaluated through their definitions in standard ops (ir/expand.h), so what is
-// verified is the definition the exporter writes.
+// Graph inputs are unknowns: element i of input `x` is SymCtx::var("x", i) for float32 and float64
+// (reals), that unknown rounded to half precision for float16, its sign for bool, and an integer
+// unknown of the dtype's width for integer dtypes. Initializers are known values (int64 shape
+// operands, constants a rule's guard fixed). Operands that steer shapes and indexing (shapes, axes,
+// pads, indices) must be known. eqopt's own ops (domain "eqopt") are evaluated through their
+// definitions in standard ops (ir/expand.h), so what is verified is the definition the exporter
+// writes.
 #pragma once
 #include <map>
 #include <string>
@@ -48,6 +50,9 @@ struct UnsupportedOp : Error {
 };
 
 SymResult sym_eval(SymCtx& ctx, const Model& model, const SymEvalOptions& options = {});
+
+// The symbolic sort of a dtype's elements: integers by width and signedness, the rest real.
+SymSort sym_sort(DType dtype);
 
 // The ops sym_eval covers (default domain, plus "eqopt.NAME" for own ops with definitions).
 std::vector<std::string> sym_supported_ops();

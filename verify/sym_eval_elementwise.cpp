@@ -1,7 +1,8 @@
 // Symbolic definitions of the elementwise ops: arithmetic with numpy broadcasting, comparisons and
-// logic, Where, Clip, Cast and the activations, each in real arithmetic as the ONNX operator
-// documents it (docs/verification-ops.md has the table). Constants of the definitions are written
-// in double and read through the approx targets (OpEval::real).
+// logic, Where, Clip, Cast, Mod, BitShift and the activations, each in real arithmetic (floats) or
+// wrap-around integer arithmetic (integer dtypes) as the ONNX operator documents it
+// (docs/verification-ops.md has the table). Constants of the definitions are written in double and
+// read through the approx targets (OpEval::real).
 #include <cmath>
 
 #include "verify/sym_eval_detail.h"
@@ -13,13 +14,20 @@ namespace {
 void require_float(const OpEval& e, size_t i) {
   if (!is_floating(e.input(i).dtype))
     e.unsupported("input " + std::to_string(i) + " is " + std::string(dtype_short_name(e.input(i).dtype)) +
-                  " with symbolic elements; only float tensors may be symbolic");
+                  " with symbolic elements; this op's definition is for float tensors");
+}
+
+// Floats and integers have symbolic arithmetic; booleans and strings do not.
+void require_numeric(const OpEval& e, size_t i) {
+  if (!is_floating(e.input(i).dtype) && !sym_sort(e.input(i).dtype).integer())
+    e.unsupported("input " + std::to_string(i) + " is " + std::string(dtype_short_name(e.input(i).dtype)) +
+                  " with symbolic elements; only float and integer tensors have arithmetic");
 }
 
 // y = f(x) elementwise on input 0; the output keeps its dtype and shape.
 template <class F>
 void unary(OpEval& e, F f) {
-  require_float(e, 0);
+  require_numeric(e, 0);
   const SymTensor& x = e.input(0);
   SymTensor y{x.dtype, x.shape, {}};
   y.elems.reserve(x.elems.size());
@@ -54,16 +62,21 @@ void broadcast_map(OpEval& e, DType dtype, F f) {
 }
 
 template <class F>
-void binary_float(OpEval& e, F f) {
-  require_float(e, 0);
+void binary(OpEval& e, F f) {
+  require_numeric(e, 0);
   broadcast_map(e, e.input(0).dtype, [&](const std::vector<SymId>& a) { return f(a[0], a[1]); });
 }
 
+// Booleans (Equal's) compare as truth values.
 template <class F>
 void compare(OpEval& e, F f) {
+  const bool boolean = e.input(0).dtype == DType::Bool;
   for (size_t i = 0; i < 2; ++i)
-    if (!e.known(i)) require_float(e, i);
-  broadcast_map(e, DType::Bool, [&](const std::vector<SymId>& a) { return as_bool_elem(e.sym, f(a[0], a[1])); });
+    if (!e.known(i) && !boolean) require_numeric(e, i);
+  broadcast_map(e, DType::Bool, [&](const std::vector<SymId>& a) {
+    if (boolean) return as_bool_elem(e.sym, f(as_condition(e.sym, a[0]), as_condition(e.sym, a[1])));
+    return as_bool_elem(e.sym, f(a[0], a[1]));
+  });
 }
 
 template <class F>
@@ -76,7 +89,7 @@ void logic(OpEval& e, F f) {
 // Max/Min/Sum/Mean: folded left to right over 1..N inputs.
 template <class F>
 void variadic(OpEval& e, F f) {
-  require_float(e, 0);
+  require_numeric(e, 0);
   broadcast_map(e, e.input(0).dtype, [&](const std::vector<SymId>& a) {
     SymId r = a[0];
     for (size_t k = 1; k < a.size(); ++k) r = f(r, a[k]);
@@ -111,26 +124,35 @@ void op_dropout(OpEval& e) {
   }
 }
 
-// Float to float is the identity on reals; integers and booleans become their values.
+// Cast (docs/verification.md, "Dtypes"): floats stay reals, except that a value becoming float16
+// rounds to half precision; an integer becoming a float rounds to the float's precision; a float
+// becoming an integer truncates toward zero and must fit; integers wrap to a narrower width; a bool
+// is 1 or 0, and a number is true where it is not 0.
+SymId cast_elem(SymCtx& s, SymId v, DType from, DType to) {
+  const SymSort from_sort = sym_sort(from), to_sort = sym_sort(to);
+  if (from == DType::Bool) return s.select(as_condition(s, v), s.constant_of(1, to_sort), s.constant_of(0, to_sort));
+  if (to == DType::Bool) return as_bool_elem(s, s.not_(s.eq(v, s.constant_of(0, from_sort))));
+  if (from_sort.integer() && to_sort.integer()) return s.int_cast(v, to_sort);
+  const int float_bits = to == DType::Float16 ? 16 : to == DType::Float ? 32 : 64;
+  if (from_sort.integer()) return s.round(s.int_to_real(v), float_bits);
+  if (to_sort.integer()) return s.real_to_int(v, to_sort);
+  return to == DType::Float16 ? s.round(v, 16) : v;
+}
+
+bool castable(DType t) { return t == DType::Bool || t == DType::Float || t == DType::Double || t == DType::Float16 || sym_sort(t).integer(); }
+
 void cast_to(OpEval& e, DType to) {
   const SymTensor& x = e.input(0);
-  if (is_floating(to)) {
-    SymTensor y{to, x.shape, {}};
-    for (SymId v : x.elems) {
-      if (x.dtype == DType::Bool && !e.sym.is_const(v))
-        y.elems.push_back(e.sym.select(as_condition(e.sym, v), e.sym.constant(1), e.sym.constant(0)));
-      else
-        y.elems.push_back(v);
-    }
-    e.set_output(0, std::move(y));
-    return;
-  }
   if (to == x.dtype) {
     e.set_output(0, x);
     return;
   }
-  e.unsupported("cast of a symbolic " + std::string(dtype_short_name(x.dtype)) + " tensor to " +
-                std::string(dtype_short_name(to)) + " (rounding has no real-number reading)");
+  if (!castable(x.dtype) || !castable(to))
+    e.unsupported("cast from " + std::string(dtype_short_name(x.dtype)) + " to " + std::string(dtype_short_name(to)) +
+                  " (no symbolic reading of the element type)");
+  SymTensor y{to, x.shape, {}};
+  for (SymId v : x.elems) y.elems.push_back(cast_elem(e.sym, v, x.dtype, to));
+  e.set_output(0, std::move(y));
 }
 
 void op_cast(OpEval& e) {
@@ -141,16 +163,20 @@ void op_cast(OpEval& e) {
 
 void op_cast_like(OpEval& e) { cast_to(e, e.input(1).dtype); }
 
+// Bool branches select truth values.
 void op_where(OpEval& e) {
-  if (!e.known(1)) require_float(e, 1);
+  const bool boolean = e.input(1).dtype == DType::Bool;
+  if (!e.known(1) && !boolean) require_numeric(e, 1);
   broadcast_map(e, e.input(1).dtype, [&](const std::vector<SymId>& a) {
-    return e.sym.select(as_condition(e.sym, a[0]), a[1], a[2]);
+    const SymId c = as_condition(e.sym, a[0]);
+    if (boolean) return as_bool_elem(e.sym, e.sym.select(c, as_condition(e.sym, a[1]), as_condition(e.sym, a[2])));
+    return e.sym.select(c, a[1], a[2]);
   });
 }
 
 // min(max(x, lo), hi), bounds from inputs (opset 11+) or attributes; an absent bound is no bound.
 void op_clip(OpEval& e) {
-  require_float(e, 0);
+  require_numeric(e, 0);
   std::optional<SymId> lo, hi;
   if (e.opset() < 11) {
     if (e.node().has_attr("min")) lo = e.attr_real("min", 0);
@@ -169,13 +195,14 @@ void op_clip(OpEval& e) {
 }
 
 void op_leaky_relu(OpEval& e) {
+  require_float(e, 0);
   const SymId alpha = e.attr_real("alpha", double(0.01f));
   unary(e, [&](SymId x) { return e.sym.select(e.sym.ge(x, e.sym.constant(0)), x, e.sym.mul(alpha, x)); });
 }
 
 // PRelu: the slope broadcasts to X.
 void op_prelu(OpEval& e) {
-  require_float(e, 0);
+  require_numeric(e, 0);
   broadcast_map(e, e.input(0).dtype, [&](const std::vector<SymId>& a) {
     return e.sym.select(e.sym.ge(a[0], e.sym.constant(0)), a[0], e.sym.mul(a[1], a[0]));
   });
@@ -247,18 +274,21 @@ void op_thresholded_relu(OpEval& e) {
 
 void op_sign(OpEval& e) {
   SymCtx& s = e.sym;
+  const SymSort sort = sym_sort(e.input(0).dtype);
   unary(e, [&](SymId x) {
-    const SymId zero = s.constant(0);
-    return s.select(s.gt(x, zero), s.constant(1), s.select(s.gt(zero, x), s.constant(-1), zero));
+    const SymId zero = s.constant_of(0, sort);
+    return s.select(s.gt(x, zero), s.constant_of(1, sort), s.select(s.gt(zero, x), s.constant_of(-1, sort), zero));
   });
 }
 
 void op_pow(OpEval& e) {
   require_float(e, 0);
+  require_float(e, 1);
   broadcast_map(e, e.input(0).dtype, [&](const std::vector<SymId>& a) { return e.sym.pow(a[0], a[1]); });
 }
 
 void op_mean(OpEval& e) {
+  require_float(e, 0);
   size_t n = 0;
   for (size_t i = 0; i < e.num_inputs(); ++i) n += e.has_input(i);
   const SymId inv_n = e.sym.inv(e.sym.constant(double(n)));
@@ -271,35 +301,72 @@ void op_mean(OpEval& e) {
     SymCtx& s = e.sym;                         \
     unary(e, [&](SymId x) { return EXPR; });   \
   }
+// Float-only ops check their input first.
+#define EQOPT_SYM_UNARY_FLOAT(NAME, EXPR)      \
+  void NAME(OpEval& e) {                       \
+    require_float(e, 0);                       \
+    SymCtx& s = e.sym;                         \
+    unary(e, [&](SymId x) { return EXPR; });   \
+  }
 
 EQOPT_SYM_UNARY(op_neg, s.neg(x))
 EQOPT_SYM_UNARY(op_abs, s.max(x, s.neg(x)))
 EQOPT_SYM_UNARY(op_relu, s.max(x, s.constant(0)))
-EQOPT_SYM_UNARY(op_sigmoid, sigmoid(s, x))
-EQOPT_SYM_UNARY(op_tanh, s.tanh(x))
-EQOPT_SYM_UNARY(op_erf, s.erf(x))
-EQOPT_SYM_UNARY(op_exp, s.exp(x))
-EQOPT_SYM_UNARY(op_log, s.log(x))
-EQOPT_SYM_UNARY(op_sqrt, s.sqrt(x))
-EQOPT_SYM_UNARY(op_reciprocal, s.inv(x))
-EQOPT_SYM_UNARY(op_softplus, softplus(s, x))
-EQOPT_SYM_UNARY(op_softsign, s.mul(x, s.inv(s.add(s.constant(1), s.max(x, s.neg(x))))))
-EQOPT_SYM_UNARY(op_mish, s.mul(x, s.tanh(softplus(s, x))))
+EQOPT_SYM_UNARY_FLOAT(op_sigmoid, sigmoid(s, x))
+EQOPT_SYM_UNARY_FLOAT(op_tanh, s.tanh(x))
+EQOPT_SYM_UNARY_FLOAT(op_erf, s.erf(x))
+EQOPT_SYM_UNARY_FLOAT(op_exp, s.exp(x))
+EQOPT_SYM_UNARY_FLOAT(op_log, s.log(x))
+EQOPT_SYM_UNARY_FLOAT(op_sqrt, s.sqrt(x))
+EQOPT_SYM_UNARY_FLOAT(op_reciprocal, s.inv(x))
+EQOPT_SYM_UNARY_FLOAT(op_softplus, softplus(s, x))
+EQOPT_SYM_UNARY_FLOAT(op_softsign, s.mul(x, s.inv(s.add(s.constant(1), s.max(x, s.neg(x))))))
+EQOPT_SYM_UNARY_FLOAT(op_mish, s.mul(x, s.tanh(softplus(s, x))))
 
 #undef EQOPT_SYM_UNARY
+#undef EQOPT_SYM_UNARY_FLOAT
 
 #define EQOPT_SYM_BINARY(NAME, EXPR)                                     \
   void NAME(OpEval& e) {                                                 \
     SymCtx& s = e.sym;                                                   \
-    binary_float(e, [&](SymId a, SymId b) { return EXPR; });             \
+    binary(e, [&](SymId a, SymId b) { return EXPR; });                   \
   }
 
 EQOPT_SYM_BINARY(op_add, s.add(a, b))
 EQOPT_SYM_BINARY(op_sub, s.sub(a, b))
 EQOPT_SYM_BINARY(op_mul, s.mul(a, b))
-EQOPT_SYM_BINARY(op_div, s.div(a, b))
 
 #undef EQOPT_SYM_BINARY
+
+// Integers divide truncating toward zero (C's and ONNX runtimes' integer division).
+void op_div(OpEval& e) {
+  SymCtx& s = e.sym;
+  const bool integer = sym_sort(e.input(0).dtype).integer();
+  binary(e, [&](SymId a, SymId b) { return integer ? s.idiv(a, b) : s.div(a, b); });
+}
+
+// Integers only: fmod=0 gives the divisor's sign (Python's %), fmod=1 the dividend's (C's %).
+// Float Mod (fmod=1) truncates a quotient, which has no exact real reading here.
+void op_mod(OpEval& e) {
+  const SymSort sort = sym_sort(e.input(0).dtype);
+  if (!sort.integer()) e.unsupported("Mod of float tensors is not supported");
+  const bool c_style = e.node().attr_int("fmod", 0) != 0;
+  SymCtx& s = e.sym;
+  binary(e, [&](SymId a, SymId b) {
+    const SymId r = s.irem(a, b);
+    if (c_style || sort.is_unsigned) return r;
+    const SymId zero = s.int_constant(0, sort);
+    // A nonzero remainder whose sign differs from the divisor's moves by one divisor.
+    const SymId differ = s.and_(s.not_(s.eq(r, zero)), s.not_(s.eq(s.gt(zero, r), s.gt(zero, b))));
+    return s.select(differ, s.add(r, b), r);
+  });
+}
+
+void op_bit_shift(OpEval& e) {
+  const bool left = e.node().attr_string("direction", "") == "LEFT";
+  SymCtx& s = e.sym;
+  binary(e, [&](SymId a, SymId b) { return left ? s.shl(a, b) : s.shr(a, b); });
+}
 
 void op_max(OpEval& e) { variadic(e, [&](SymId a, SymId b) { return e.sym.max(a, b); }); }
 void op_min(OpEval& e) { variadic(e, [&](SymId a, SymId b) { return e.sym.min(a, b); }); }
@@ -333,6 +400,7 @@ void register_sym_elementwise(SymOpTable& t) {
       {"Elu", op_elu}, {"Selu", op_selu}, {"Celu", op_celu}, {"Gelu", op_gelu},
       {"ThresholdedRelu", op_thresholded_relu}, {"Sign", op_sign}, {"Clip", op_clip},
       {"Add", op_add}, {"Sub", op_sub}, {"Mul", op_mul}, {"Div", op_div}, {"Pow", op_pow},
+      {"Mod", op_mod}, {"BitShift", op_bit_shift},
       {"Max", op_max}, {"Min", op_min}, {"Sum", op_sum}, {"Mean", op_mean},
       {"Equal", op_equal}, {"Greater", op_greater}, {"Less", op_less}, {"GreaterOrEqual", op_greater_equal},
       {"LessOrEqual", op_less_equal}, {"And", op_and}, {"Or", op_or}, {"Xor", op_xor}, {"Not", op_not},

@@ -1,6 +1,7 @@
 // Symbolic definitions of the contracting and normalising ops: MatMul, Gemm, Conv, ConvTranspose,
-// pooling, BatchNormalization, InstanceNormalization, LayerNormalization, Softmax, LogSoftmax and
-// the reductions. Sums are left-folded chains in row-major order of what is summed, so two ops that
+// pooling, BatchNormalization, InstanceNormalization, LayerNormalization, Softmax, LogSoftmax, the
+// reductions, ArgMax and ArgMin. MatMul, MaxPool and the reductions that ONNX allows for integers
+// take integer tensors too (wrap-around arithmetic, verify/sym.h). Sums are left-folded chains in row-major order of what is summed, so two ops that
 // sum the same terms in the same order (ReduceMean inside a decomposed LayerNormalization and
 // LayerNormalization itself) build the same expression.
 #include <algorithm>
@@ -26,11 +27,17 @@ void require_float(const OpEval& e, size_t i) {
                   "; only float tensors have symbolic definitions here");
 }
 
+void require_numeric(const OpEval& e, size_t i) {
+  if (!is_floating(e.input(i).dtype) && !sym_sort(e.input(i).dtype).integer())
+    e.unsupported("input " + std::to_string(i) + " is " + std::string(dtype_short_name(e.input(i).dtype)) +
+                  "; only float and integer tensors have symbolic definitions here");
+}
+
 // ---------------------------------------------------------------- MatMul, Gemm
 
 // numpy matmul: 1-D operands gain (and lose) a unit dim; batch dims broadcast.
 void op_matmul(OpEval& e) {
-  require_float(e, 0);
+  require_numeric(e, 0);
   const SymTensor &a = e.input(0), &b = e.input(1);
   if (a.shape.empty() || b.shape.empty()) e.fail("operands must have rank >= 1");
   Shape as = a.shape, bs = b.shape;
@@ -250,7 +257,7 @@ PoolWindows pool_windows(const nn::Window& w, const Shape& in, const Shape& out)
 
 template <class F>
 void pool(OpEval& e, F reduce) {
-  require_float(e, 0);
+  require_numeric(e, 0);
   const SymTensor& x = e.input(0);
   if (x.shape.size() < 3) e.fail("input must have rank >= 3");
   nn::Window w = nn::read_window(e.node(), e.node().attr_ints("kernel_shape"));
@@ -294,6 +301,7 @@ void op_max_pool(OpEval& e) {
 // Sum * inv(count): count is the taps inside the input, or inside the padded input with
 // count_include_pad.
 void op_average_pool(OpEval& e) {
+  require_float(e, 0);
   const bool include_pad = e.node().attr_int("count_include_pad", 0) != 0;
   pool(e, [&](const std::vector<SymId>& v, int64_t padded) {
     const int64_t count = include_pad ? padded : int64_t(v.size());
@@ -325,6 +333,27 @@ void op_global_average_pool(OpEval& e) {
 
 void op_global_max_pool(OpEval& e) {
   global_pool(e, [&](const std::vector<SymId>& v) { return max_of(e, v); });
+}
+
+// LpPool's norm of a window: sum |x| for p = 1, sqrt(sum x^2) for p = 2 (the padding adds zeros).
+SymId lp_norm(const OpEval& e, const std::vector<SymId>& v) {
+  SymCtx& s = e.sym;
+  const int64_t p = e.node().attr_int("p", 2);
+  std::vector<SymId> terms;
+  for (SymId x : v) terms.push_back(p == 1 ? s.max(x, s.neg(x)) : s.mul(x, x));
+  if (p == 1) return sum_of(s, terms);
+  if (p == 2) return s.sqrt(sum_of(s, terms));
+  e.unsupported("p = " + std::to_string(p) + " (only p = 1 and p = 2 have an exact reading)");
+}
+
+void op_lp_pool(OpEval& e) {
+  require_float(e, 0);
+  pool(e, [&](const std::vector<SymId>& v, int64_t) { return lp_norm(e, v); });
+}
+
+void op_global_lp_pool(OpEval& e) {
+  require_float(e, 0);
+  global_pool(e, [&](const std::vector<SymId>& v) { return lp_norm(e, v); });
 }
 
 // ---------------------------------------------------------------- normalisations
@@ -480,7 +509,12 @@ enum class Reduce { Sum, Mean, Max, Min, Prod, SumSquare, L1, L2, LogSum, LogSum
 // everything unless noop_with_empty_axes. The groups hold each output's inputs in row-major order.
 template <Reduce R, int InputSince>
 void op_reduce(OpEval& e) {
-  require_float(e, 0);
+  // Integers: the reductions without a division, root or logarithm.
+  if constexpr (R == Reduce::Sum || R == Reduce::Max || R == Reduce::Min || R == Reduce::Prod ||
+                R == Reduce::SumSquare || R == Reduce::L1)
+    require_numeric(e, 0);
+  else
+    require_float(e, 0);
   const SymTensor& x = e.input(0);
   std::vector<int64_t> axes;
   if (e.opset() < InputSince)
@@ -542,9 +576,43 @@ void op_reduce(OpEval& e) {
   e.set_output(0, std::move(y));
 }
 
+// ArgMax / ArgMin along `axis`: the index of the first extreme element (the last with
+// select_last_index), as nested selects over the comparisons.
+template <bool IsMax>
+void op_arg_reduce(OpEval& e) {
+  require_numeric(e, 0);
+  const SymTensor& x = e.input(0);
+  const int64_t r = int64_t(x.shape.size());
+  const int64_t axis = normalize_axis(e, e.node().attr_int("axis", 0), r);
+  const bool last = e.node().attr_int("select_last_index", 0) != 0;
+  const int64_t n = x.shape.empty() ? 1 : x.shape[size_t(axis)];
+  const int64_t inner = product(x.shape, size_t(axis) + 1, x.shape.size()), outer = product(x.shape, 0, size_t(axis));
+  SymCtx& s = e.sym;
+  const SymSort i64 = SymSort::int_of(64, false);
+  SymTensor y{DType::Int64, e.out_shape(0), {}};
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      SymId best = x.elems[size_t(o * n * inner + i)], index = s.int_constant(0, i64);
+      for (int64_t k = 1; k < n; ++k) {
+        const SymId v = x.elems[size_t((o * n + k) * inner + i)];
+        // A later element replaces the best one when it is strictly better (or as good, for the last).
+        const SymId better = IsMax ? (last ? s.ge(v, best) : s.gt(v, best)) : (last ? s.ge(best, v) : s.gt(best, v));
+        index = s.select(better, s.int_constant(k, i64), index);
+        best = IsMax ? s.max(best, v) : s.min(best, v);
+      }
+      y.elems.push_back(index);
+    }
+  if (int64_t(y.elems.size()) != shape_numel(y.shape)) e.fail("output shape does not match the reduction");
+  e.set_output(0, std::move(y));
+}
+
 }  // namespace
 
 void register_sym_nn(SymOpTable& t) {
+  t["LpPool"] = op_lp_pool;
+  t["GlobalLpPool"] = op_global_lp_pool;
+  t["ArgMax"] = op_arg_reduce<true>;
+  t["ArgMin"] = op_arg_reduce<false>;
   t["MatMul"] = op_matmul;
   t["Gemm"] = op_gemm;
   t["Conv"] = op_conv;

@@ -159,10 +159,11 @@ void op_pad(OpEval& e) {
   const SymTensor& x = e.input(0);
   const int64_t r = int64_t(x.shape.size());
   std::vector<int64_t> pads;
-  SymId value = e.sym.constant(0);
+  const SymSort sort = sym_sort(x.dtype);
+  SymId value = e.sym.constant_of(0, sort);
   if (e.opset() < 11) {
     pads = e.node().attr_ints(e.opset() < 2 ? "paddings" : "pads");
-    value = e.attr_real("value", 0.0);
+    value = sort.integer() ? e.sym.constant_of(e.node().attr_float("value", 0), sort) : e.attr_real("value", 0.0);
   } else {
     pads = e.ints(1, "pads");
     if (e.has_input(2)) {

@@ -12,8 +12,11 @@ void register_rnn_ops(OpRegistry& r);          // LSTM, GRU, RNN
 void register_control_ops(OpRegistry& r);      // If, Loop
 // eqopt's own ops (domain "eqopt") and the definitions of standard ops in older ones.
 void register_eqopt_ops(OpRegistry& r);
-// The signatures of the default-domain ops (ir/ops/signatures.cpp); runs last.
+// The signatures of the default-domain ops (ir/ops/signatures.cpp).
 void register_signatures(OpRegistry& r);
+// The values the rule verifier tries for each attribute (AttrSpec::try_values,
+// ir/ops/attr_domains.cpp); runs last, once every attribute is declared.
+void register_attr_domains(OpRegistry& r);
 
 // ---- Cost facts (ir/ops/flops.cpp) ----
 
@@ -97,6 +100,7 @@ inline void register_all_ops(OpRegistry& r) {
   register_control_ops(r);
   register_eqopt_ops(r);
   register_signatures(r);
+  register_attr_domains(r);
 }
 
 }  // namespace eqopt
