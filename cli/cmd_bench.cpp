@@ -1,5 +1,7 @@
 // `eqopt bench MODEL|DIR|PLAN`: latency of the CPU runtime, with a per-kernel profile and an
 // optional Chrome trace (chrome://tracing and Perfetto open it), as ONNX Runtime's profiler writes.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -40,8 +42,16 @@ profile per kernel (median over the runs): op, layout of its output, time, GFLOP
   --json               print the figures as JSON
   --data DIR           inputs from DIR/input_i.pb (ONNX backend-test layout) instead of random ones
   --serve              for benchmark drivers: after warm-up, read a count k per line on stdin, run k
-                       times, print the mean milliseconds per run on one line; stop at end of input
+                       times, print the mean milliseconds per run on one line; at end of input print
+                       "peak_rss_kb N" (the process's peak resident memory) and stop
 )";
+
+// The process's peak resident set size.
+long peak_rss_kb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -101,6 +111,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
       std::printf("%.6f\n", std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / double(k));
       std::fflush(stdout);
     }
+    std::printf("peak_rss_kb %ld\n", peak_rss_kb());
     return 0;
   }
   std::vector<double> total;
@@ -147,7 +158,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const double median_ms = percentile(total, 0.5) * 1e3, p90_ms = percentile(total, 0.9) * 1e3;
   const int used_threads = threads > 0 ? threads : rt::cpu_threads();
   if (args.flag("json")) {
-    nlohmann::json j = {{"path", path},         {"threads", used_threads}, {"runs", runs},
+    nlohmann::json j = {{"path", path},         {"threads", used_threads}, {"runs", runs}, {"peak_rss_kb", peak_rss_kb()},
                         {"median_ms", median_ms}, {"p90_ms", p90_ms},     {"machine", rt::cpu_machine_key()},
                         {"kernels", nlohmann::json::array()}};
     for (const Row& r : rows) {
@@ -159,9 +170,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
     return 0;
   }
   if (report.kernels > 0) std::cout << compile_report_text(report);
-  std::printf("%s: %zu kernels, %d thread%s, %lld runs: median %.3f ms, p90 %.3f ms (%s)\n", path.c_str(),
-              plan.kernels.size(), used_threads, used_threads == 1 ? "" : "s", (long long)runs, median_ms, p90_ms,
-              rt::cpu_machine_key().c_str());
+  std::printf("%s: %zu kernels, %d thread%s, %lld runs: median %.3f ms, p90 %.3f ms, peak RSS %.1f MiB (%s)\n",
+              path.c_str(), plan.kernels.size(), used_threads, used_threads == 1 ? "" : "s", (long long)runs, median_ms,
+              p90_ms, double(peak_rss_kb()) / 1024.0, rt::cpu_machine_key().c_str());
   // By op.
   std::map<std::string, std::pair<double, double>> by_op;  // ms, flops
   for (const Row& r : rows) {

@@ -76,6 +76,8 @@ async function main() {
     ratio.push(a / b);
   }
   child.stdin.end();
+  const last = await lines.next();
+  const eqoptRssKb = last.done ? null : Number(String(last.value).split(' ')[1]);
   await new Promise((res) => child.on('close', res));
   console.log(JSON.stringify({
     model, threads: o.threads, level: o.level, rounds: o.rounds, runs_per_sample: k,
@@ -83,6 +85,10 @@ async function main() {
     eqopt_median_ms: quantile(eqMs, 0.5), eqopt_p90_ms: quantile(eqMs, 0.9),
     speedup_median: quantile(ratio, 0.5), speedup_p10: quantile(ratio, 0.1), speedup_p90: quantile(ratio, 0.9),
     ort_outputs_ok: check.ok,
+    // Peak resident memory: the eqopt process, and this Node process (Node itself included; a bare
+    // Node process that loaded onnxruntime-node is reported beside it for reference).
+    eqopt_peak_rss_mb: eqoptRssKb === null ? null : eqoptRssKb / 1024,
+    node_ort_peak_rss_mb: process.resourceUsage().maxRSS / 1024,
   }));
 }
 main().catch((e) => {
