@@ -460,11 +460,14 @@ Plan plan_from_bytes(const std::string& bytes, const std::string& where) {
 }
 
 Plan load_plan(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail(path, ": cannot open the plan");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return plan_from_bytes(ss.str(), path);
+  const std::streamoff size = in.tellg();
+  if (size < 0) fail(path, ": cannot read the plan");
+  std::string bytes(size_t(size), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), size)) fail(path, ": cannot read the plan");
+  return plan_from_bytes(bytes, path);
 }
 
 bool is_plan_file(const std::string& path) {

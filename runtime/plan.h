@@ -8,6 +8,7 @@
 // little-endian tag-free encoding. A truncated, corrupt or foreign file is refused with one line.
 #pragma once
 #include <cstdint>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,20 @@
 namespace eqopt::rt {
 
 inline constexpr uint32_t kPlanFormatVersion = 1;
+
+// 64-byte aligned storage for the plan's constants, so that a session runs on them in place.
+template <class T>
+struct AlignedAllocator {
+  using value_type = T;
+  AlignedAllocator() = default;
+  template <class U>
+  AlignedAllocator(const AlignedAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
+  template <class U>
+  bool operator==(const AlignedAllocator<U>&) const { return true; }
+};
+using ConstantBytes = std::vector<uint8_t, AlignedAllocator<uint8_t>>;
 
 // Where a value's bytes live while the plan runs.
 enum class Storage : uint8_t {
@@ -62,7 +77,7 @@ struct Plan {
   std::vector<int32_t> outputs;  // graph outputs (row-major, arena)
   std::vector<PlanKernel> kernels;
   uint64_t arena_bytes = 0;
-  std::vector<uint8_t> constants;  // every Constant value's bytes, 64-byte aligned offsets
+  ConstantBytes constants;  // every Constant value's bytes, 64-byte aligned offsets
 
   // A value index by name, or -1.
   int32_t find(const std::string& name) const;

@@ -30,7 +30,6 @@ AlignedBuffer aligned_alloc_bytes(uint64_t n) {
 
 struct Session::Impl {
   AlignedBuffer arena;
-  AlignedBuffer constants;
   std::unique_ptr<Buffers> buffers;
   dnnl::stream stream;
   std::vector<std::unique_ptr<CpuKernel>> kernels;
@@ -38,6 +37,7 @@ struct Session::Impl {
 
 Session::Session(Plan plan, const SessionOptions& options) : plan_(std::move(plan)), options_(options) {
   if (options_.threads > 0) set_cpu_threads(options_.threads);
+  if (plan_.constants.empty()) plan_.constants.resize(64);  // a valid base pointer
   // Recorded layouts are oneDNN's descriptors: they need the oneDNN the plan was compiled with.
   const auto dnnl_version = [](const std::string& machine) {
     const size_t at = machine.find("oneDNN ");
@@ -49,11 +49,8 @@ Session::Session(Plan plan, const SessionOptions& options) : plan_(std::move(pla
          " (compile the model again)");
   impl_ = std::make_unique<Impl>();
   impl_->arena = aligned_alloc_bytes(plan_.arena_bytes);
-  impl_->constants = aligned_alloc_bytes(plan_.constants.size());
-  if (!plan_.constants.empty()) std::memcpy(impl_->constants.get(), plan_.constants.data(), plan_.constants.size());
-  plan_.constants.clear();
-  plan_.constants.shrink_to_fit();
-  impl_->buffers = std::make_unique<Buffers>(plan_, impl_->arena.get(), impl_->constants.get());
+  // The constants are used where they are (64-byte aligned): weights are not copied.
+  impl_->buffers = std::make_unique<Buffers>(plan_, impl_->arena.get(), plan_.constants.data());
   impl_->stream = dnnl::stream(cpu_engine());
   for (const PlanKernel& k : plan_.kernels) {
     PrepareContext ctx{k, *impl_->buffers};
