@@ -32,7 +32,7 @@ int cmd_ops(const std::vector<std::string>& argv) {
   int runnable = 0;
   const auto ops = OpRegistry::global().all();
   for (const OpSchema* s : ops) {
-    const bool runs = KernelRegistry::global().find(s->domain, s->name) || s->infer_computes_values || s->expand;
+    const bool runs = interpreter_kernels().contains(s->id()) || s->infer_computes_values || s->expand;
     runnable += runs;
     if (args.flag("json")) {
       list.push_back({{"domain", s->domain.empty() ? "ai.onnx" : s->domain},
@@ -41,7 +41,7 @@ int cmd_ops(const std::vector<std::string>& argv) {
                       {"outputs", arity(s->min_outputs, s->max_outputs)},
                       {"interpreter", runs}});
     } else {
-      const std::string name = s->domain.empty() ? s->name : s->domain + "." + s->name;
+      const std::string name = s->id().str();
       std::cout << name << std::string(name.size() < 28 ? 28 - name.size() : 1, ' ') << "inputs "
                 << arity(s->min_inputs, s->max_inputs) << ", outputs " << arity(s->min_outputs, s->max_outputs)
                 << (runs ? "" : "  (inference only)") << "\n";

@@ -92,7 +92,7 @@ namespace {
 std::map<std::string, int64_t> histogram(const Graph& g) {
   std::map<std::string, int64_t> h;
   for_each_graph(g, [&](const Graph& sub, int) {
-    for (const Node& n : sub.nodes) ++h[n.is_default_domain() ? n.op_type : n.domain + "." + n.op_type];
+    for (const Node& n : sub.nodes) ++h[OpId::of(n).str()];
   });
   return h;
 }

@@ -9,9 +9,9 @@
 
 namespace eqopt {
 
-const KernelRegistry& KernelRegistry::global() {
-  static const KernelRegistry registry = [] {
-    KernelRegistry r;
+const InterpreterKernels& interpreter_kernels() {
+  static const InterpreterKernels registry = [] {
+    InterpreterKernels r;
     register_elementwise_kernels(r);
     register_tensor_kernels(r);
     register_nn_kernels(r);
@@ -23,14 +23,9 @@ const KernelRegistry& KernelRegistry::global() {
   return registry;
 }
 
-void KernelRegistry::add(std::string domain, std::string op, KernelFn fn) {
-  kernels_[{std::move(domain), std::move(op)}] = fn;
-}
-
-KernelFn KernelRegistry::find(std::string_view domain, std::string_view op) const {
-  const std::string d = is_default_domain(domain) ? "" : std::string(domain);
-  auto it = kernels_.find(std::make_pair(d, std::string(op)));
-  return it == kernels_.end() ? nullptr : it->second;
+KernelFn interpreter_kernel(const Node& node) {
+  const KernelFn* k = interpreter_kernels().find(node);
+  return k ? *k : nullptr;
 }
 
 std::string type_mismatch(const TensorType& declared, const Tensor& value) {
@@ -50,7 +45,7 @@ std::string type_mismatch(const TensorType& declared, const Tensor& value) {
 namespace {
 
 bool is_runnable(const Node& node) {
-  if (KernelRegistry::global().find(node.domain, node.op_type)) return true;
+  if (interpreter_kernel(node)) return true;
   const OpSchema* s = OpRegistry::global().find(node.domain, node.op_type);
   return s && (s->infer_computes_values || s->expand);
 }
@@ -61,7 +56,7 @@ std::vector<Tensor> evaluate_node(const Node& node, int64_t opset,
                                   const std::vector<const Tensor*>& inputs,
                                   const SubgraphRunner& runner) {
   const OpSchema* schema = OpRegistry::global().find(node.domain, node.op_type);
-  KernelFn kernel = KernelRegistry::global().find(node.domain, node.op_type);
+  KernelFn kernel = interpreter_kernel(node);
   if (schema && !kernel && !schema->infer_computes_values && schema->expand) {
     // No kernel, but a definition in standard ops (eqopt's own ops): run that, at the node's
     // default-domain opset, or the latest for ops of other domains.
@@ -83,8 +78,7 @@ std::vector<Tensor> evaluate_node(const Node& node, int64_t opset,
     return result;
   }
   if (!schema || (!kernel && !schema->infer_computes_values)) {
-    const std::string op = is_default_domain(node.domain) ? node.op_type : node.domain + "." + node.op_type;
-    fail(node.label(), ": the reference interpreter has no kernel for op '", op, "'");
+    fail(node.label(), ": the reference interpreter has no kernel for op '", OpId::of(node).str(), "'");
   }
   std::vector<TensorType> in_types(node.inputs.size());
   for (size_t i = 0; i < node.inputs.size() && i < inputs.size(); ++i)
@@ -268,8 +262,7 @@ std::vector<Tensor> Interpreter::run(const std::map<std::string, Tensor>& feeds)
   const Graph& g = model_.graph;
   if (auto bad = unsupported_ops(); !bad.empty()) {
     const auto& u = bad.front();
-    const std::string op = is_default_domain(u.domain) ? u.op_type : u.domain + "." + u.op_type;
-    fail(u.where, ": the reference interpreter has no kernel for op '", op, "'");
+    fail(u.where, ": the reference interpreter has no kernel for op '", OpId(u.domain, u.op_type).str(), "'");
   }
   Env env;
   for (const auto& [name, value] : feeds) {

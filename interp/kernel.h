@@ -1,12 +1,12 @@
 // What a kernel of the reference interpreter sees, and the table of kernels.
 #pragma once
 #include <functional>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ir/graph.h"
+#include "ir/kernel_registry.h"
 
 namespace eqopt {
 
@@ -68,22 +68,18 @@ class KernelContext {
 
 using KernelFn = void (*)(KernelContext&);
 
-class KernelRegistry {
- public:
-  static const KernelRegistry& global();
-  void add(std::string domain, std::string op, KernelFn fn);
-  KernelFn find(std::string_view domain, std::string_view op) const;
-
- private:
-  std::map<std::pair<std::string, std::string>, KernelFn, std::less<>> kernels_;
-};
+// The reference interpreter's kernels, one per op (ir/kernel_registry.h).
+using InterpreterKernels = KernelRegistry<KernelFn>;
+const InterpreterKernels& interpreter_kernels();
+// The interpreter's kernel of a node's op, or nullptr.
+KernelFn interpreter_kernel(const Node& node);
 
 // One registration function per kernel file (kernels/*.cpp).
-void register_elementwise_kernels(KernelRegistry& r);
-void register_tensor_kernels(KernelRegistry& r);
-void register_nn_kernels(KernelRegistry& r);
-void register_math_kernels(KernelRegistry& r);
-void register_rnn_kernels(KernelRegistry& r);
-void register_control_kernels(KernelRegistry& r);
+void register_elementwise_kernels(InterpreterKernels& r);
+void register_tensor_kernels(InterpreterKernels& r);
+void register_nn_kernels(InterpreterKernels& r);
+void register_math_kernels(InterpreterKernels& r);
+void register_rnn_kernels(InterpreterKernels& r);
+void register_control_kernels(InterpreterKernels& r);
 
 }  // namespace eqopt

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <set>
 
+#include "ir/op_id.h"
+
 namespace eqopt {
 
 std::string Dim::str() const {
@@ -150,7 +152,7 @@ std::vector<float> Node::attr_floats(std::string_view n, std::vector<float> fall
 }
 
 std::string Node::label() const {
-  std::string op = eqopt::is_default_domain(domain) ? op_type : domain + "." + op_type;
+  const std::string op = OpId::of(*this).str();
   if (!name.empty()) return "node '" + name + "' (" + op + ")";
   if (!outputs.empty()) return op + " node producing '" + outputs[0] + "'";
   return op + " node";

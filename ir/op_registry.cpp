@@ -154,13 +154,13 @@ const OpRegistry& OpRegistry::global() {
 }
 
 void OpRegistry::add(OpSchema schema) {
-  auto key = std::make_pair(schema.domain, schema.name);
-  ops_[key] = std::move(schema);
+  if (is_default_domain(schema.domain)) schema.domain.clear();
+  OpId id = schema.id();
+  ops_[std::move(id)] = std::move(schema);
 }
 
-const OpSchema* OpRegistry::find(std::string_view domain, std::string_view name) const {
-  const std::string d = is_default_domain(domain) ? "" : std::string(domain);
-  auto it = ops_.find(std::make_pair(d, std::string(name)));
+const OpSchema* OpRegistry::find(const OpId& id) const {
+  auto it = ops_.find(id);
   return it == ops_.end() ? nullptr : &it->second;
 }
 

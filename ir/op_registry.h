@@ -127,6 +127,9 @@ struct OpSchema {
   // Only relabels a buffer (Reshape, Flatten, Squeeze, Unsqueeze, Identity): costs a view.
   bool view = false;
   FlopsFn flops = nullptr;  // nullptr: not counted
+  // Its activation input and output are channels-last (ConvNHWC): a convolution whose layout is not
+  // the target's native one pays a conversion.
+  bool channels_last = false;
 
   // ---- Opset history (default-domain ops) ----
   int64_t since_version = 1;          // the first opset that has the op
@@ -210,14 +213,18 @@ class OpRegistry {
   static const OpRegistry& global();
 
   void add(OpSchema schema);
-  const OpSchema* find(std::string_view domain, std::string_view name) const;
-  const OpSchema* find(const OpId& id) const { return find(id.domain, id.name); }
+  const OpSchema* find(const OpId& id) const;
+  // "" and "ai.onnx" both name the default domain.
+  const OpSchema* find(std::string_view domain, std::string_view name) const {
+    return find(OpId(std::string(domain), std::string(name)));
+  }
   // For registration functions that add to an op registered elsewhere (e.g. its definition).
   OpSchema* find_mutable(std::string_view domain, std::string_view name);
+  // Every op, ordered by OpId (the default domain first).
   std::vector<const OpSchema*> all() const;
 
  private:
-  std::map<std::pair<std::string, std::string>, OpSchema, std::less<>> ops_;
+  std::map<OpId, OpSchema> ops_;
 };
 
 // Checks arity against the schema, then runs its inference. For unknown ops every output gets an

@@ -15,23 +15,6 @@ namespace eqopt::opt {
 
 namespace {
 
-// First opset of the default-domain ops eqopt knows that are newer than opset 1 (from ONNX's
-// Changelog.md); every other op of the registry exists from opset 1.
-const std::map<std::string, int64_t, std::less<>> kSince = {
-    {"Acos", 7},          {"Asin", 7},           {"Atan", 7},          {"Cos", 7},
-    {"Sin", 7},           {"Tan", 7},            {"Upsample", 7},      {"Expand", 8},
-    {"Scan", 8},          {"Acosh", 9},          {"Asinh", 9},         {"Atanh", 9},
-    {"Cosh", 9},          {"Sinh", 9},           {"ConstantOfShape", 9}, {"Erf", 9},
-    {"EyeLike", 9},       {"IsNaN", 9},          {"NonZero", 9},       {"OneHot", 9},
-    {"Scatter", 9},       {"Shrink", 9},         {"Sign", 9},          {"Where", 9},
-    {"IsInf", 10},        {"MatMulInteger", 10}, {"Mod", 10},          {"Resize", 10},
-    {"ThresholdedRelu", 10}, {"BitShift", 11},   {"CumSum", 11},       {"GatherElements", 11},
-    {"GatherND", 11},     {"Range", 11},         {"Round", 11},        {"ScatterElements", 11},
-    {"ScatterND", 11},    {"Celu", 12},          {"Einsum", 12},       {"GreaterOrEqual", 12},
-    {"LessOrEqual", 12},  {"HardSwish", 14},     {"Trilu", 14},        {"CastLike", 15},
-    {"LayerNormalization", 17}, {"GroupNormalization", 18}, {"Mish", 18}, {"Gelu", 20},
-};
-
 // The IR version a model of a given default-domain opset needs at least (ONNX's Versioning.md).
 int64_t min_ir_version(int64_t opset) {
   if (opset <= 8) return 3;
@@ -44,61 +27,6 @@ int64_t min_ir_version(int64_t opset) {
   return 10;
 }
 
-// ------------------------------------------------------------------ breaking changes between opsets
-
-// A change of an op's meaning or signature at `version`: raising a model's opset across it is safe
-// only when `affects` says the node is untouched. `rank` is the rank of the node's first input, -1
-// when unknown; `from` is the model's opset before raising.
-struct Change {
-  std::vector<std::string> ops;
-  int64_t version;
-  const char* what;
-  bool (*affects)(const Node& node, int64_t rank, int64_t from);
-};
-
-bool always(const Node&, int64_t, int64_t) { return true; }
-bool has_axes_attr(const Node& n, int64_t, int64_t) { return n.has_attr("axes"); }
-
-// ONNX's Changelog.md, the versions from 7 on. Versions that only add types or optional attributes
-// whose defaults keep the old meaning are not listed.
-const std::vector<Change>& breaking_changes() {
-  static const std::vector<Change> changes = {
-      {{"BatchNormalization"}, 9, "its 'spatial' attribute is removed",
-       [](const Node& n, int64_t, int64_t) { return n.has_attr("spatial"); }},
-      {{"Upsample"}, 9, "scales become an input", always},
-      {{"Scan"}, 9, "its inputs lose the batch axis", always},
-      {{"Slice"}, 10, "starts, ends and axes become inputs", always},
-      {{"TopK"}, 10, "k becomes an input", always},
-      {{"Upsample"}, 10, "the op is deprecated (Resize replaces it)", always},
-      {{"Resize"}, 11, "an roi input is inserted before scales", always},
-      {{"Clip"}, 11, "min and max become inputs",
-       [](const Node& n, int64_t, int64_t) { return n.has_attr("min") || n.has_attr("max"); }},
-      {{"Pad"}, 11, "pads and value become inputs", always},
-      {{"Scatter"}, 11, "the op is deprecated (ScatterElements replaces it)", always},
-      {{"Dropout"}, 12, "ratio becomes an input", [](const Node& n, int64_t, int64_t) { return n.has_attr("ratio"); }},
-      {{"Softmax", "LogSoftmax", "Hardmax"}, 13, "it works on one axis instead of coercing the input to 2-D",
-       [](const Node& n, int64_t rank, int64_t from) {
-         if (rank < 0) return true;
-         int64_t axis = n.attr_int("axis", from >= 13 ? -1 : 1);
-         if (axis < 0) axis += rank;
-         return axis != rank - 1;  // over the last axis both versions agree
-       }},
-      {{"Squeeze"}, 13, "axes become an input", has_axes_attr},
-      {{"Unsqueeze"}, 13, "axes become an input", has_axes_attr},
-      {{"Split"}, 13, "split becomes an input", [](const Node& n, int64_t, int64_t) { return n.has_attr("split"); }},
-      {{"ReduceSum"}, 13, "axes become an input", has_axes_attr},
-      {{"BatchNormalization"}, 14, "its training outputs change",
-       [](const Node& n, int64_t, int64_t) { return n.outputs.size() > 1; }},
-      {{"ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
-        "ReduceLogSumExp", "ReduceSumSquare"},
-       18, "axes become an input", has_axes_attr},
-      {{"Split"}, 18, "without a split input it needs the num_outputs attribute",
-       [](const Node& n, int64_t, int64_t) { return n.inputs.size() < 2 || n.inputs[1].empty(); }},
-      {{"GroupNormalization"}, 21, "scale and bias become per channel instead of per group", always},
-  };
-  return changes;
-}
-
 using RankFn = std::function<int64_t(const std::string&)>;
 
 std::string raise_blocker(const Model& model, int64_t from, int64_t target, const RankFn& rank_of) {
@@ -108,15 +36,15 @@ std::string raise_blocker(const Model& model, int64_t from, int64_t target, cons
   for_each_graph(model.graph, [&](const Graph& g, int) {
     for (const Node& n : g.nodes) {
       if (!why.empty() || !n.is_default_domain()) continue;
-      if (op_since_version(n.op_type) == 0) {
+      const OpSchema* schema = OpRegistry::global().find(OpId::of(n));
+      if (!schema) {
         why = n.label() + " is an op eqopt does not know";
         continue;
       }
-      for (const Change& c : breaking_changes()) {
+      for (const OpsetChange& c : schema->changes) {
         if (c.version <= from || c.version > target) continue;
-        if (std::find(c.ops.begin(), c.ops.end(), n.op_type) == c.ops.end()) continue;
         const int64_t rank = n.inputs.empty() || n.inputs[0].empty() ? -1 : rank_of(n.inputs[0]);
-        if (c.affects(n, rank, from)) {
+        if (!c.affects || c.affects(n, rank, from)) {
           why = n.label() + " changes in opset " + std::to_string(c.version) + ": " + c.what;
           break;
         }
@@ -207,7 +135,7 @@ class Exporter {
         std::vector<TensorType> in_types;
         for (const std::string& in : n.inputs) in_types.push_back(in.empty() ? TensorType{} : type_of(in));
         std::vector<Node> def = expand_node(n, opset, in_types, fresh_fn);
-        expanded.insert(n.is_default_domain() ? n.op_type : n.domain + "." + n.op_type);
+        expanded.insert(OpId::of(n).str());
         for (Node& d : def) nodes.push_back(std::move(d));
       }
       g.nodes = std::move(nodes);
@@ -243,9 +171,8 @@ bool any_node(const Model& m, const std::function<bool(const Node&)>& pred) {
 }  // namespace
 
 int64_t op_since_version(const std::string& op) {
-  if (!OpRegistry::global().find("", op)) return 0;
-  auto it = kSince.find(op);
-  return it == kSince.end() ? 1 : it->second;
+  const OpSchema* s = OpRegistry::global().find("", op);
+  return s ? s->since_version : 0;
 }
 
 std::string opset_raise_blocker(const Model& model, int64_t target) {

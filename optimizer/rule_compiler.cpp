@@ -26,16 +26,9 @@ using rules::guard::truthy;
 using rules::guard::Unknown;
 using rules::guard::Value;
 
-// The e-graph operator key of an operator written in a rule: `Op` is a default-domain op, and a
-// dotted name's last part is the op and the rest its domain (`eqopt.FusedConv` is op FusedConv of
-// domain "eqopt"), keyed "domain::Op" as the tensor language keys imported nodes.
-std::string rule_op_key(const std::string& name) {
-  const size_t dot = name.rfind('.');
-  if (dot == std::string::npos || dot == 0 || dot + 1 == name.size()) return name;
-  const std::string domain = name.substr(0, dot);
-  if (is_default_domain(domain)) return name.substr(dot + 1);
-  return domain + "::" + name.substr(dot + 1);
-}
+// The e-graph operator key of an operator written in a rule (`Relu`, `eqopt.FusedConv`): its OpId's
+// spelling, as the tensor language keys imported nodes.
+std::string rule_op_key(const std::string& name) { return OpId::parse(name).str(); }
 
 // ------------------------------------------------------------------ one compiled rule
 

@@ -39,7 +39,8 @@ void append_tensor(std::string& out, const Tensor& t) {
     append_hex(out, t.raw_data(), t.nbytes());
 }
 
-std::string op_key(const Node& n) { return n.is_default_domain() ? n.op_type : n.domain + "::" + n.op_type; }
+// The e-graph operator of a node: its OpId's spelling ("Relu", "eqopt.FusedConv").
+std::string op_key(const Node& n) { return eqopt::OpId::of(n).str(); }
 
 }  // namespace
 
@@ -104,13 +105,9 @@ PayloadId TensorProgram::add_constant(Tensor value) {
 Node TensorProgram::node_for(Id n) const {
   Node node;
   const std::string& op = g_.op_name(g_.node_op(n));
-  const auto sep = op.find("::");
-  if (sep == std::string::npos) {
-    node.op_type = op;
-  } else {
-    node.domain = op.substr(0, sep);
-    node.op_type = op.substr(sep + 2);
-  }
+  eqopt::OpId id = eqopt::OpId::parse(op);
+  node.domain = std::move(id.domain);
+  node.op_type = std::move(id.name);
   node.name = "e-node " + std::to_string(n);
   const auto kids = g_.node_children(n);
   const OpAttributes& oa = op_attributes(g_.node_payload(n));
@@ -393,7 +390,7 @@ tgt::OpCost TensorProgram::node_cost(Id n) const {
 double TensorProgram::own_cost(Id n) const {
   auto it = own_cost_.find(n);
   if (it == own_cost_.end()) {
-    const bool own_op = g_.op_name(g_.node_op(n)).rfind(std::string(kEqoptDomain) + "::", 0) == 0;
+    const bool own_op = eqopt::OpId::parse(g_.op_name(g_.node_op(n))).domain == kEqoptDomain;
     // The model's own operators always stay extractable, so the original program is a valid choice.
     const bool valid = (allow_own_ops_ || !own_op) && (original_nodes_.count(n) || analyze_node(*this, g_, n).valid);
     double cost = -1.0;

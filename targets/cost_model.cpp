@@ -14,29 +14,6 @@ namespace eqopt::tgt {
 
 namespace {
 
-const std::set<std::string> kView = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"};
-const std::set<std::string> kConv = {"Conv", "ConvTranspose", "ConvInteger", "QLinearConv", "FusedConv", "ConvNHWC"};
-const std::set<std::string> kMatMul = {"MatMul", "Gemm", "MatMulInteger", "QLinearMatMul", "FusedMatMul", "Attention", "Einsum"};
-const std::set<std::string> kActivation = {"Relu",     "LeakyRelu", "Clip",     "Sigmoid", "Tanh",     "HardSigmoid",
-                                           "HardSwish", "Elu",      "Selu",     "Celu",    "Gelu",     "Mish",
-                                           "Softplus", "Softsign",  "PRelu",    "Swish",   "ThresholdedRelu"};
-const std::set<std::string> kNormalization = {"BatchNormalization", "LayerNormalization", "InstanceNormalization",
-                                              "GroupNormalization", "LpNormalization", "MeanVarianceNormalization"};
-const std::set<std::string> kPooling = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "GlobalLpPool", "MaxRoiPool", "RoiAlign"};
-const std::set<std::string> kSoftmax = {"Softmax", "LogSoftmax", "Hardmax"};
-const std::set<std::string> kData = {"Transpose", "Concat",  "Split",        "Slice",        "Gather",     "GatherElements",
-                                     "GatherND",  "Pad",     "Tile",         "Expand",       "Resize",     "Upsample",
-                                     "DepthToSpace", "SpaceToDepth", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
-                                     "Identity",  "Shape",   "Size",         "ScatterND",    "ScatterElements", "Compress",
-                                     "ConstantOfShape", "Range", "ReverseSequence", "OneHot", "Trilu", "CenterCropPad"};
-const std::set<std::string> kElementwise = {
-    "Add",   "Sub",  "Mul",        "Div",     "Pow",   "Sqrt",    "Exp",   "Log",       "Neg",     "Abs",     "Reciprocal",
-    "Max",   "Min",  "Sum",        "Mean",    "Where", "Equal",   "Less",  "Greater",   "LessOrEqual", "GreaterOrEqual",
-    "Not",   "And",  "Or",         "Xor",     "Cast",  "CastLike", "Floor", "Ceil",     "Round",   "Sign",    "Erf",
-    "Sin",   "Cos",  "Tan",        "Asin",    "Acos",  "Atan",    "Sinh",  "Cosh",      "Asinh",   "Acosh",   "Atanh",
-    "IsNaN", "IsInf", "Mod",       "BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot", "QuantizeLinear",
-    "DequantizeLinear", "DynamicQuantizeLinear"};
-
 bool is_float(DType d) { return d == DType::Float || d == DType::Double || d == DType::Float16 || d == DType::BFloat16; }
 
 std::string dtype_key(DType d) {
@@ -71,26 +48,11 @@ TensorType concrete(const TensorType& t) {
   return c;
 }
 
-std::string op_key(const Node& n) {
-  if (n.is_default_domain()) return n.op_type;
-  return n.domain + "." + n.op_type;
-}
-
 }  // namespace
 
 std::string CostModel::op_class(const Node& node) {
-  const std::string& op = node.op_type;
-  if (!node.is_default_domain() && node.domain != kEqoptDomain) return "other";
-  if (kConv.count(op)) return "conv";
-  if (kMatMul.count(op)) return "matmul";
-  if (kActivation.count(op)) return "activation";
-  if (kNormalization.count(op)) return "normalization";
-  if (kPooling.count(op)) return "pooling";
-  if (kSoftmax.count(op)) return "softmax";
-  if (op.rfind("Reduce", 0) == 0 || op == "ArgMax" || op == "ArgMin") return "reduction";
-  if (kData.count(op)) return "data";
-  if (kElementwise.count(op)) return "elementwise";
-  return "other";
+  const OpSchema* s = OpRegistry::global().find(OpId::of(node));
+  return std::string(op_class_name(s ? s->op_class : OpClass::Other));
 }
 
 CostModel::CostModel(TargetDescription target) : target_(std::move(target)) {
@@ -118,7 +80,7 @@ double CostModel::tensor_time(const TensorType& t, bool offchip) const {
 
 bool CostModel::runs_fused(const Node& node) const {
   if (node.domain != kEqoptDomain) return true;
-  if (!target_.fused.count(op_key(node))) return false;
+  if (!target_.fuses(OpId::of(node))) return false;
   const Attribute* act = node.attr("activation");
   return !act || act->kind != Attribute::Kind::String || act->s.empty() || target_.activations.count(act->s) > 0;
 }
@@ -126,8 +88,9 @@ bool CostModel::runs_fused(const Node& node) const {
 OpCost CostModel::native_cost(const Node& node, const std::vector<TensorArg>& inputs,
                               const std::vector<TensorType>& outputs) const {
   OpCost c;
-  c.op_class = op_class(node);
-  if (node.is_default_domain() && kView.count(node.op_type)) {
+  const OpSchema* s = OpRegistry::global().find(OpId::of(node));
+  c.op_class = op_class_name(s ? s->op_class : OpClass::Other);
+  if (s && s->view) {
     c.overhead_s = c.total_s = target_.view_overhead;
     return c;
   }
@@ -158,7 +121,7 @@ OpCost CostModel::native_cost(const Node& node, const std::vector<TensorArg>& in
   c.compute_s = flops / peak / eff;
   c.memory_s = memory / eff;
   if (c.op_class == "conv" && !in.empty() && in[0].dims && in[0].dims->size() == 4 && !out.empty()) {
-    const std::string layout = node.op_type == "ConvNHWC" ? "NHWC" : "NCHW";
+    const std::string layout = s && s->channels_last ? "NHWC" : "NCHW";
     if (layout != target_.conv_layout)
       c.layout_s = 2 * (tensor_time(in[0], inputs[0].offchip) + tensor_time(out[0], false));
   }
@@ -220,7 +183,7 @@ OpCost CostModel::expanded_cost(const Node& node, const std::vector<TensorArg>& 
 }
 
 OpCost CostModel::cost(const Node& node, const std::vector<TensorArg>& inputs, const std::vector<TensorType>& outputs) const {
-  if (host_ && target_.is_unsupported(op_key(node))) {
+  if (host_ && target_.is_unsupported(OpId::of(node))) {
     std::vector<TensorArg> host_inputs = inputs;
     for (TensorArg& a : host_inputs) a.offchip = true;
     OpCost c = host_->cost(node, host_inputs, outputs);

@@ -6,12 +6,14 @@
 // a kernel or command. On top of that:
 //  - memory levels: graph inputs and weights come from DRAM; an intermediate tensor that fits the
 //    on-chip memory is read and written there (so fusing or shrinking intermediates pays);
-//  - ops that only relabel a buffer (Reshape, Flatten, Squeeze, Unsqueeze, Identity) cost the
-//    view overhead alone;
+//  - ops that only relabel a buffer (OpSchema::view: Reshape, Flatten, Squeeze, Unsqueeze,
+//    Identity) cost the view overhead alone;
 //  - layout: a convolution whose layout is not the target's native one pays a conversion of its
 //    activation tensors (read and write of input and output);
-//  - own fused ops (domain eqopt) the target lists under ops.fused, with an activation it lists,
-//    run as one kernel; otherwise they cost their definition in standard ops, op by op;
+//  - own fused ops (domain eqopt) run as one kernel when the target does not list them under
+//    ops.not_fused and lists their activation; otherwise they cost their definition in standard
+//    ops, op by op;
+//  - the op class, views and FLOPs come from the op's schema (ir/op_registry.h);
 //  - ops the target cannot run run on its host target, and their inputs and outputs cross the
 //    host link (bandwidth plus a per-fallback overhead).
 // Unknown dims count as 1 (fix them with --input-shape for better estimates).

@@ -9,6 +9,8 @@
 #include <functional>
 #include <sstream>
 
+#include "ir/expand.h"
+#include "ir/op_registry.h"
 #include "support/error.h"
 
 #ifndef EQOPT_TARGETS_DIR
@@ -102,9 +104,22 @@ std::set<std::string> split_list(const std::string& v) {
   return out;
 }
 
+// A list of ops, each written as OpId::parse reads it ("Erf", "eqopt.Attention").
+std::set<OpId> split_ops(const std::string& v) {
+  std::set<OpId> out;
+  for (const std::string& s : split_list(v)) out.insert(OpId::parse(s));
+  return out;
+}
+
 std::string join(const std::set<std::string>& s) {
   std::string out;
   for (const std::string& x : s) out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+std::string join(const std::set<OpId>& s) {
+  std::string out;
+  for (const OpId& x : s) out += (out.empty() ? "" : ", ") + x.str();
   return out;
 }
 
@@ -176,11 +191,16 @@ TargetDescription parse_target(const std::string& text, const std::string& where
     } else if (key == "host.transfer_overhead") {
       t.host_transfer_overhead = p.non_negative(key, v);
     } else if (key == "ops.unsupported") {
-      t.unsupported = split_list(v);
-    } else if (key == "ops.fused") {
-      t.fused = split_list(v);
-      for (const std::string& f : t.fused)
-        if (f.rfind("eqopt.", 0) != 0) p.error("'", f, "' in ops.fused is not an own op (eqopt.NAME)");
+      t.unsupported = split_ops(v);
+    } else if (key == "ops.fused" || key == "ops.not_fused") {
+      const std::set<OpId> ops = split_ops(v);
+      for (const OpId& f : ops) {
+        if (f.domain != kEqoptDomain) p.error("'", f.str(), "' in ", key, " is not an own op (eqopt.NAME)");
+        if (!OpRegistry::global().find(f)) p.error("'", f.str(), "' in ", key, " names no own op eqopt has");
+      }
+      if (key == "ops.fused") t.fused = ops;
+      else t.not_fused = ops;
+      if (t.fused && !t.not_fused.empty()) p.error("give ops.fused or ops.not_fused, not both");
     } else if (key == "ops.activations") {
       t.activations = split_list(v);
     } else if (key == "ops.conv_layout") {
@@ -245,7 +265,8 @@ std::string write_target(const TargetDescription& t) {
   }
   o << "\n[ops]\n";
   if (!t.unsupported.empty()) o << "unsupported = " << join(t.unsupported) << "\n";
-  if (!t.fused.empty()) o << "fused = " << join(t.fused) << "\n";
+  if (t.fused) o << "fused = " << join(*t.fused) << "\n";
+  if (!t.not_fused.empty()) o << "not_fused = " << join(t.not_fused) << "\n";
   if (!t.activations.empty()) o << "activations = " << join(t.activations) << "\n";
   o << "conv_layout = " << t.conv_layout << "\n";
   if (!t.efficiency.empty()) {

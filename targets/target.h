@@ -14,9 +14,12 @@
 // name the file and line. docs/targets.md documents every key.
 #pragma once
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "ir/op_id.h"
 
 namespace eqopt::tgt {
 
@@ -45,8 +48,11 @@ struct TargetDescription {
   std::string host;                 // target that runs unsupported ops ("" = none: all supported)
   double host_bandwidth = 0;        // bytes/s of the host <-> device link
   double host_transfer_overhead = 0;  // seconds per fallback (synchronisation, DMA set-up)
-  std::set<std::string> unsupported;  // op types ("Erf", "eqopt.Attention") run on the host
-  std::set<std::string> fused;        // own ops run as one kernel; others cost their definition
+  std::set<OpId> unsupported;  // ops ("Erf", "eqopt.Attention") run on the host
+  // Own ops (domain eqopt) run as one kernel, except those in `not_fused`, which cost their
+  // definition; a description that lists `fused` instead names the only ones that do.
+  std::set<OpId> not_fused;
+  std::optional<std::set<OpId>> fused;
   std::set<std::string> activations;  // activations a fused op may carry ("Relu", "Clip", ...)
   std::string conv_layout = "NCHW";   // layout convolutions run in natively: NCHW or NHWC
   // ---- efficiency: fraction of the roofline reached, by op type ("Conv") or op class ("conv",
@@ -55,7 +61,9 @@ struct TargetDescription {
   std::map<std::string, double> efficiency;
 
   double efficiency_for(const std::string& op_type, const std::string& op_class) const;
-  bool is_unsupported(const std::string& op_key) const { return unsupported.count(op_key) > 0; }
+  bool is_unsupported(const OpId& op) const { return unsupported.count(op) > 0; }
+  // Whether the target runs an own op as one kernel (its activation aside).
+  bool fuses(const OpId& own_op) const { return fused ? fused->count(own_op) > 0 : !not_fused.count(own_op); }
 };
 
 // Parses a description; `where` names the text in errors (a path). Throws eqopt::Error naming the

@@ -14,25 +14,29 @@ namespace {
 
 using Presence = ValueSpec::Presence;
 
-std::string where(const OpSchema& s, const std::string& what) { return s.id().str() + ": " + what; }
-
 TEST(OpSchema, EveryOpHasACompleteSignature) {
   for (const OpSchema* s : OpRegistry::global().all()) {
     SCOPED_TRACE(s->id().str());
     EXPECT_GT(s->signature_version, 0);
     EXPECT_GE(s->since_version, 1);
     EXPECT_LE(s->since_version, s->signature_version);
-    if (s->max_inputs != 0) EXPECT_FALSE(s->inputs.empty());
+    if (s->max_inputs != 0) {
+      EXPECT_FALSE(s->inputs.empty());
+    }
     EXPECT_FALSE(s->outputs.empty());
     for (const auto* list : {&s->inputs, &s->outputs}) {
       for (size_t i = 0; i < list->size(); ++i) {
         const ValueSpec& v = (*list)[i];
         EXPECT_FALSE(v.name.empty()) << i;
         EXPECT_FALSE(v.dtypes.empty()) << v.name;
-        if (v.presence == Presence::Variadic) EXPECT_EQ(i + 1, list->size()) << v.name << " is variadic but not last";
+        if (v.presence == Presence::Variadic) {
+          EXPECT_EQ(i + 1, list->size()) << v.name << " is variadic but not last";
+        }
       }
     }
-    for (const ValueSpec& v : s->outputs) EXPECT_FALSE(v.constant) << v.name;
+    for (const ValueSpec& v : s->outputs) {
+      EXPECT_FALSE(v.constant) << v.name;
+    }
     // The arity spans every opset eqopt reads, the signature the newest one: the signature fits it.
     size_t required = 0;
     bool variadic = false;
@@ -41,14 +45,17 @@ TEST(OpSchema, EveryOpHasACompleteSignature) {
       variadic |= v.presence == Presence::Variadic;
     }
     EXPECT_LE(size_t(s->min_inputs), required + variadic);
-    if (variadic)
+    if (variadic) {
       EXPECT_EQ(s->max_inputs, -1);
-    else if (s->max_inputs >= 0)
+    } else if (s->max_inputs >= 0) {
       EXPECT_GE(size_t(s->max_inputs), s->inputs.size());
+    }
     std::set<std::string> names;
     for (const AttrSpec& a : s->attrs) {
       EXPECT_TRUE(names.insert(a.name).second) << a.name << " twice";
-      if (a.required) EXPECT_FALSE(a.default_value) << a.name << " is required and has a default";
+      if (a.required) {
+        EXPECT_FALSE(a.default_value) << a.name << " is required and has a default";
+      }
       if (a.default_value) {
         EXPECT_EQ(a.default_value->kind, a.kind) << a.name;
         EXPECT_EQ(a.default_value->name, a.name);
@@ -85,6 +92,43 @@ TEST(OpSchema, MarksKnownValuesAndIntegerOperands) {
   EXPECT_EQ(act->kind, Attribute::Kind::String);
   EXPECT_EQ(r.find("", "Gelu")->since_version, 20);
   EXPECT_EQ(r.find("", "LayerNormalization")->since_version, 17);
+}
+
+TEST(OpSchema, CarriesCostClassViewsFlopsAndOpsetHistory) {
+  const OpRegistry& r = OpRegistry::global();
+  for (const char* op : {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"}) {
+    const OpSchema* s = r.find("", op);
+    EXPECT_TRUE(s->view) << op;
+    EXPECT_EQ(s->op_class, OpClass::Data) << op;
+  }
+  EXPECT_FALSE(r.find("", "Transpose")->view);
+  EXPECT_EQ(r.find("eqopt", "FusedConv")->op_class, OpClass::Conv);
+  EXPECT_EQ(r.find("eqopt", "Attention")->op_class, OpClass::MatMul);
+  EXPECT_EQ(r.find("", "Softmax")->op_class, OpClass::Softmax);
+  // Conv of [1,3,8,8] by [4,3,3,3] into [1,4,6,6] with a bias: 2·144·27 multiply-adds and 144 adds;
+  // FusedConv counts the bias and a Relu as epilogue steps, one per output element each.
+  const auto f32 = [](Shape s) { return TensorType::of(DType::Float, s); };
+  const std::vector<TensorType> in = {f32({1, 3, 8, 8}), f32({4, 3, 3, 3}), f32({4})}, out = {f32({1, 4, 6, 6})};
+  Node conv;
+  conv.op_type = "Conv";
+  EXPECT_EQ(r.find("", "Conv")->flops(conv, in, out), 2 * 144 * 27 + 144);
+  Node fused = conv;
+  fused.domain = "eqopt";
+  fused.op_type = "FusedConv";
+  fused.attributes = {Attribute::make_string("activation", "Relu")};
+  EXPECT_EQ(r.find("eqopt", "FusedConv")->flops(fused, in, out), 2 * 144 * 27 + 2 * 144);
+  EXPECT_EQ(r.find("", "Reshape")->flops(conv, in, out), 0);
+  EXPECT_EQ(r.find("", "Einsum")->flops, nullptr);  // not counted
+  // Opset history: Squeeze's axes became an input at 13, which affects nodes with the attribute.
+  const auto& changes = r.find("", "Squeeze")->changes;
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].version, 13);
+  Node squeeze;
+  squeeze.op_type = "Squeeze";
+  EXPECT_FALSE(changes[0].affects(squeeze, 2, 11));
+  squeeze.attributes = {Attribute::make_ints("axes", {0})};
+  EXPECT_TRUE(changes[0].affects(squeeze, 2, 11));
+  EXPECT_EQ(r.find("", "Pad")->changes.at(0).affects, nullptr);  // every node
 }
 
 // Ops whose signature is newer than ONNX 1.12 knows (opset 17), and ops ONNX 1.12 lacks.
@@ -140,7 +184,9 @@ TEST(OpSchema, DefaultDomainOpsAgreeWithOnnx112) {
       EXPECT_EQ(ours->kind, theirs.kind) << theirs.name;
       EXPECT_EQ(ours->required, theirs.required) << theirs.name;
       ASSERT_EQ(bool(ours->default_value), bool(theirs.default_value)) << theirs.name;
-      if (ours->default_value) EXPECT_TRUE(same_attribute_value(*ours->default_value, *theirs.default_value)) << theirs.name;
+      if (ours->default_value) {
+        EXPECT_TRUE(same_attribute_value(*ours->default_value, *theirs.default_value)) << theirs.name;
+      }
     }
   }
   EXPECT_GT(compared, 100);

@@ -39,9 +39,30 @@ TEST(Targets, BuiltinDescriptionsParseAndRoundTrip) {
   const tgt::TargetDescription npu = tgt::load_builtin_target("npu");
   EXPECT_EQ(npu.conv_layout, "NHWC");
   EXPECT_EQ(npu.host, "cpu");
-  EXPECT_TRUE(npu.is_unsupported("Erf"));
+  EXPECT_TRUE(npu.is_unsupported(OpId::parse("Erf")));
   EXPECT_DOUBLE_EQ(npu.onchip_size, 2.0 * 1024 * 1024);  // "2Mi"
   EXPECT_DOUBLE_EQ(npu.matrix_peak.at("float16"), 2.048e12);  // "2.048T"
+}
+
+// Own ops run as one kernel unless a target lists them under ops.not_fused: the cpu runs every one
+// but Attention fused, the gpu all of them, the npu all it can run (Attention falls back to the host).
+TEST(Targets, OwnOpsFuseUnlessListedAsNotFused) {
+  const std::vector<std::string> own = {"FusedConv", "FusedMatMul", "Swish", "ConvNHWC", "Attention"};
+  for (const std::string& name : tgt::builtin_target_names()) {
+    const tgt::TargetDescription t = tgt::load_builtin_target(name);
+    for (const std::string& op : own) {
+      const OpId id("eqopt", op);
+      EXPECT_EQ(t.fuses(id), !(name == "cpu" && op == "Attention")) << name << " " << op;
+    }
+  }
+  EXPECT_TRUE(tgt::load_builtin_target("npu").is_unsupported(OpId("eqopt", "Attention")));
+  // A description that lists ops.fused names the only ones that fuse.
+  const tgt::TargetDescription only = tgt::parse_target(
+      "name = t\n[compute]\nmatrix.float32 = 1G\nvector = 1G\n[memory]\ndram.bandwidth = 1G\n"
+      "onchip.bandwidth = 2G\nonchip.size = 1Mi\n[overhead]\nkernel = 1e-6\n[ops]\nfused = eqopt.Swish\n",
+      "t.target");
+  EXPECT_TRUE(only.fuses(OpId("eqopt", "Swish")));
+  EXPECT_FALSE(only.fuses(OpId("eqopt", "FusedConv")));
 }
 
 TEST(Targets, BadDescriptionsAreLocatedErrors) {
@@ -67,6 +88,9 @@ TEST(Targets, BadDescriptionsAreLocatedErrors) {
   EXPECT_NE(error_of(good + "[ops]\nconv_layout = CHWN\n").find("NCHW or NHWC"), std::string::npos);
   EXPECT_NE(error_of(good + "[efficiency]\nconvs = 0.5\n").find("unknown op class 'convs'"), std::string::npos);
   EXPECT_NE(error_of(good + "[ops]\nfused = Conv\n").find("not an own op"), std::string::npos);
+  EXPECT_NE(error_of(good + "[ops]\nnot_fused = eqopt.Nothing\n").find("names no own op"), std::string::npos);
+  EXPECT_NE(error_of(good + "[ops]\nfused = eqopt.Swish\nnot_fused = eqopt.Attention\n").find("not both"),
+            std::string::npos);
   EXPECT_THROW(tgt::load_builtin_target("tpu"), Error);
   EXPECT_THROW(tgt::load_target_file("/nonexistent/x.target"), Error);
 }

@@ -282,7 +282,7 @@ void k_scan(KernelContext& ctx) {
 
 }  // namespace
 
-void register_control_kernels(KernelRegistry& r) {
+void register_control_kernels(InterpreterKernels& r) {
   r.add("", "If", k_if);
   r.add("", "Loop", k_loop);
   r.add("", "Scan", k_scan);

@@ -851,7 +851,7 @@ void k_identity(KernelContext& ctx) { ctx.set_output(0, ctx.input(0)); }
 
 }  // namespace
 
-void register_elementwise_kernels(KernelRegistry& r) {
+void register_elementwise_kernels(InterpreterKernels& r) {
   struct Entry {
     const char* op;
     KernelFn fn;

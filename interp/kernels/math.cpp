@@ -557,7 +557,7 @@ void k_normalize(KernelContext& ctx) {
 
 }  // namespace
 
-void register_math_kernels(KernelRegistry& r) {
+void register_math_kernels(InterpreterKernels& r) {
   r.add("", "MatMul", k_matmul);
   r.add("", "MatMulInteger", k_matmul_integer);
   r.add("", "Gemm", k_gemm);

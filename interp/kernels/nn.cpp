@@ -888,7 +888,7 @@ void k_upsample(KernelContext& ctx) {
 
 }  // namespace
 
-void register_nn_kernels(KernelRegistry& r) {
+void register_nn_kernels(InterpreterKernels& r) {
   r.add("", "Conv", k_conv);
   r.add("", "ConvTranspose", k_conv_transpose);
   r.add("", "MaxPool", k_max_pool);

@@ -301,7 +301,7 @@ void k_lstm(KernelContext& ctx) {
 
 }  // namespace
 
-void register_rnn_kernels(KernelRegistry& r) {
+void register_rnn_kernels(InterpreterKernels& r) {
   r.add("", "RNN", k_rnn);
   r.add("", "GRU", k_gru);
   r.add("", "LSTM", k_lstm);

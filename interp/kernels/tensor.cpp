@@ -817,7 +817,7 @@ void k_non_zero(KernelContext& ctx) {
 
 }  // namespace
 
-void register_tensor_kernels(KernelRegistry& r) {
+void register_tensor_kernels(InterpreterKernels& r) {
   for (const char* op : {"Reshape", "Flatten", "Squeeze", "Unsqueeze"}) r.add("", op, k_reshape);
   r.add("", "Transpose", k_transpose);
   r.add("", "DepthToSpace", k_depth_to_space);

@@ -251,6 +251,10 @@ void register_control_ops(OpRegistry& r) {
   // Loop's M and cond and opset-8 Scan's sequence_lens may be empty: their own checks apply.
   r.add({"", "Loop", infer_loop, 0, -1, 0, -1});
   r.add({"", "Scan", infer_scan, 0, -1, 1, -1});
+  // Costed as "other" (the cost model's reports and efficiency factors have no control class).
+  // Model statistics count their bodies' FLOPs; If and Loop themselves count none.
+  set_cost(r, {"If", "Loop"}, OpClass::Other, flops::zero);
+  set_cost(r, {"Scan"}, OpClass::Other, flops::per_output);
 }
 
 }  // namespace eqopt

@@ -323,6 +323,20 @@ void register_elementwise_ops(OpRegistry& r) {
   for (const char* op : {"Add", "Sub", "Mul", "Div", "Pow", "Mod", "BitShift", "Sum", "Mean", "Max", "Min", "Equal",
                          "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "And", "Or", "Xor", "Where"})
     r.find_mutable("", op)->broadcasts = true;
+
+  set_cost(r, {"Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Elu", "Selu", "Celu",
+               "Gelu", "Mish", "Softplus", "Softsign", "PRelu", "ThresholdedRelu"},
+           OpClass::Activation, flops::per_output);
+  set_cost(r, {"Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Max", "Min",
+               "Sum", "Mean", "Where", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And",
+               "Or", "Xor", "Floor", "Ceil", "Round", "Sign", "Erf", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan",
+               "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "IsNaN", "IsInf", "Mod", "BitShift"},
+           OpClass::Elementwise, flops::per_output);
+  set_cost(r, {"Cast", "CastLike"}, OpClass::Elementwise, flops::zero);
+  set_cost(r, {"Shrink"}, OpClass::Other, flops::per_output);
+  set_cost(r, {"Dropout"}, OpClass::Other, flops::zero);
+  set_cost(r, {"Identity"}, OpClass::Data, flops::zero);
+  r.find_mutable("", "Identity")->view = true;
 }
 
 }  // namespace eqopt

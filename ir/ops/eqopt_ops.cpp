@@ -449,17 +449,22 @@ void own_signatures(OpRegistry& r) {
 
 void register_eqopt_ops(OpRegistry& r) {
   const std::string d(kEqoptDomain);
-  auto own = [&](const char* name, InferFn infer, ExpandFn expand, int min_in, int max_in) {
+  auto own = [&](const char* name, InferFn infer, ExpandFn expand, int min_in, int max_in, OpClass op_class,
+                 FlopsFn flops) {
     OpSchema s{d, name, infer, min_in, max_in, 1, 1};
     s.expand = expand;
+    s.op_class = op_class;
+    s.flops = flops;
+    s.since_version = 1;
     r.add(std::move(s));
   };
-  own("FusedConv", infer_fused_conv, expand_fused_conv, 2, 4);
-  own("FusedMatMul", infer_fused_matmul, expand_fused_matmul, 2, 3);
-  own("Swish", infer_swish, expand_swish, 1, 1);
+  own("FusedConv", infer_fused_conv, expand_fused_conv, 2, 4, OpClass::Conv, flops::fused_conv);
+  own("FusedMatMul", infer_fused_matmul, expand_fused_matmul, 2, 3, OpClass::MatMul, flops::fused_matmul);
+  own("Swish", infer_swish, expand_swish, 1, 1, OpClass::Activation, flops::per_output_x3);
   r.find_mutable(d, "Swish")->elementwise = true;
-  own("Attention", infer_attention, expand_attention, 3, 4);
-  own("ConvNHWC", infer_conv_nhwc, expand_conv_nhwc, 2, 3);
+  own("Attention", infer_attention, expand_attention, 3, 4, OpClass::MatMul, flops::attention);
+  own("ConvNHWC", infer_conv_nhwc, expand_conv_nhwc, 2, 3, OpClass::Conv, flops::fused_conv);
+  r.find_mutable(d, "ConvNHWC")->channels_last = true;
   own_signatures(r);
   const std::pair<const char*, ExpandFn> standard[] = {{"HardSwish", expand_hard_swish},
                                                        {"LayerNormalization", expand_layer_norm},

@@ -280,6 +280,16 @@ void register_math_ops(OpRegistry& r) {
   r.add({"", "ArgMax", infer_arg_reduce, 1, 1});
   r.add({"", "ArgMin", infer_arg_reduce, 1, 1});
   for (const char* op : {"Softmax", "LogSoftmax", "Hardmax"}) r.add({"", op, infer_softmax, 1, 1});
+
+  set_cost(r, {"MatMul"}, OpClass::MatMul, flops::matmul);
+  set_cost(r, {"Gemm"}, OpClass::MatMul, flops::gemm);
+  set_cost(r, {"MatMulInteger"}, OpClass::MatMul, flops::per_output);
+  set_cost(r, {"Einsum"}, OpClass::MatMul, nullptr);  // not counted
+  set_cost(r, {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+               "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare", "ArgMax", "ArgMin"},
+           OpClass::Reduction, flops::per_input);
+  set_cost(r, {"Softmax", "LogSoftmax"}, OpClass::Softmax, flops::per_input_x5);
+  set_cost(r, {"Hardmax"}, OpClass::Softmax, flops::per_output);
 }
 
 }  // namespace eqopt

@@ -575,6 +575,17 @@ void register_nn_ops(OpRegistry& r) {
   r.add({"", "LRN", infer_lrn, 1, 1});
   r.add({"", "Resize", infer_resize, 1, 4});
   r.add({"", "Upsample", infer_resize, 1, 2});
+
+  set_cost(r, {"Conv"}, OpClass::Conv, flops::conv);
+  set_cost(r, {"ConvTranspose"}, OpClass::Conv, flops::conv_transpose);
+  set_cost(r, {"MaxPool", "AveragePool"}, OpClass::Pooling, flops::pool);
+  set_cost(r, {"GlobalAveragePool", "GlobalMaxPool"}, OpClass::Pooling, flops::per_input);
+  set_cost(r, {"LpPool", "GlobalLpPool"}, OpClass::Pooling, flops::per_output);
+  set_cost(r, {"BatchNormalization"}, OpClass::Normalization, flops::per_input_x2);
+  set_cost(r, {"LayerNormalization", "InstanceNormalization"}, OpClass::Normalization, flops::per_input_x5);
+  set_cost(r, {"GroupNormalization"}, OpClass::Normalization, flops::per_output);
+  set_cost(r, {"Resize", "Upsample"}, OpClass::Data, flops::per_output);
+  set_cost(r, {"LRN"}, OpClass::Other, flops::per_output);
 }
 
 }  // namespace eqopt

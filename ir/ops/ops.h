@@ -18,6 +18,31 @@ void register_signatures(OpRegistry& r);
 // ir/ops/attr_domains.cpp); runs last, once every attribute is declared.
 void register_attr_domains(OpRegistry& r);
 
+// ---- Cost facts (ir/ops/flops.cpp) ----
+
+// Sets the cost class and the FLOP count of registered default-domain ops.
+void set_cost(OpRegistry& r, std::initializer_list<std::string_view> ops, OpClass op_class, FlopsFn flops);
+
+// FLOP counts shared by op families (OpSchema::flops).
+namespace flops {
+using Types = std::vector<TensorType>;
+std::optional<int64_t> zero(const Node&, const Types&, const Types&);        // data movement
+std::optional<int64_t> per_output(const Node&, const Types&, const Types&);  // 1 per output element
+std::optional<int64_t> per_output_x3(const Node&, const Types&, const Types&);
+std::optional<int64_t> per_input(const Node&, const Types&, const Types&);  // 1 per element of input 0
+std::optional<int64_t> per_input_x2(const Node&, const Types&, const Types&);
+std::optional<int64_t> per_input_x5(const Node&, const Types&, const Types&);
+std::optional<int64_t> conv(const Node&, const Types&, const Types&);
+std::optional<int64_t> conv_transpose(const Node&, const Types&, const Types&);
+std::optional<int64_t> matmul(const Node&, const Types&, const Types&);
+std::optional<int64_t> gemm(const Node&, const Types&, const Types&);
+std::optional<int64_t> pool(const Node&, const Types&, const Types&);  // output elements x window
+std::optional<int64_t> recurrent(const Node&, const Types&, const Types&);
+std::optional<int64_t> fused_conv(const Node&, const Types&, const Types&);  // also ConvNHWC
+std::optional<int64_t> fused_matmul(const Node&, const Types&, const Types&);
+std::optional<int64_t> attention(const Node&, const Types&, const Types&);
+}  // namespace flops
+
 // ---- Writing signatures (ir/ops/signatures.cpp, ir/ops/eqopt_ops.cpp) ----
 
 namespace signature {

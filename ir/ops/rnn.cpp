@@ -155,6 +155,7 @@ void register_rnn_ops(OpRegistry& r) {
   r.add({"", "RNN", infer_rnn, 3, 6, 0, 2});
   r.add({"", "GRU", infer_gru, 3, 6, 0, 2});
   r.add({"", "LSTM", infer_lstm, 3, 8, 0, 3});
+  set_cost(r, {"RNN", "GRU", "LSTM"}, OpClass::Other, flops::recurrent);
 }
 
 }  // namespace eqopt

@@ -157,6 +157,52 @@ void eqopt_facts(OpRegistry& r) {
     Sig::edit(r, op).types_of_first(kNumeric);
 }
 
+// ---- Opset history: the changes of meaning or signature from opset 7 on (ONNX's Changelog.md).
+// Versions that only add types, or optional attributes whose defaults keep the old meaning, are
+// left out. `affects` says whether a node written for an older opset reads differently after.
+
+bool has_axes_attr(const Node& n, int64_t, int64_t) { return n.has_attr("axes"); }
+
+void change(OpRegistry& r, std::initializer_list<const char*> ops, int64_t version, const char* what,
+            bool (*affects)(const Node&, int64_t, int64_t) = nullptr) {
+  for (const char* op : ops)
+    if (OpSchema* s = r.find_mutable("", op)) s->changes.push_back(OpsetChange{version, what, affects});
+}
+
+void opset_history(OpRegistry& r) {
+  change(r, {"BatchNormalization"}, 9, "its 'spatial' attribute is removed",
+         [](const Node& n, int64_t, int64_t) { return n.has_attr("spatial"); });
+  change(r, {"Upsample"}, 9, "scales become an input");
+  change(r, {"Scan"}, 9, "its inputs lose the batch axis");
+  change(r, {"Slice"}, 10, "starts, ends and axes become inputs");
+  change(r, {"TopK"}, 10, "k becomes an input");
+  change(r, {"Upsample"}, 10, "the op is deprecated (Resize replaces it)");
+  change(r, {"Resize"}, 11, "an roi input is inserted before scales");
+  change(r, {"Clip"}, 11, "min and max become inputs",
+         [](const Node& n, int64_t, int64_t) { return n.has_attr("min") || n.has_attr("max"); });
+  change(r, {"Pad"}, 11, "pads and value become inputs");
+  change(r, {"Scatter"}, 11, "the op is deprecated (ScatterElements replaces it)");
+  change(r, {"Dropout"}, 12, "ratio becomes an input", [](const Node& n, int64_t, int64_t) { return n.has_attr("ratio"); });
+  change(r, {"Softmax", "LogSoftmax", "Hardmax"}, 13, "it works on one axis instead of coercing the input to 2-D",
+         [](const Node& n, int64_t rank, int64_t from) {
+           if (rank < 0) return true;
+           int64_t axis = n.attr_int("axis", from >= 13 ? -1 : 1);
+           if (axis < 0) axis += rank;
+           return axis != rank - 1;  // over the last axis both versions agree
+         });
+  change(r, {"Squeeze", "Unsqueeze"}, 13, "axes become an input", has_axes_attr);
+  change(r, {"Split"}, 13, "split becomes an input", [](const Node& n, int64_t, int64_t) { return n.has_attr("split"); });
+  change(r, {"ReduceSum"}, 13, "axes become an input", has_axes_attr);
+  change(r, {"BatchNormalization"}, 14, "its training outputs change",
+         [](const Node& n, int64_t, int64_t) { return n.outputs.size() > 1; });
+  change(r, {"ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
+             "ReduceLogSumExp", "ReduceSumSquare"},
+         18, "axes become an input", has_axes_attr);
+  change(r, {"Split"}, 18, "without a split input it needs the num_outputs attribute",
+         [](const Node& n, int64_t, int64_t) { return n.inputs.size() < 2 || n.inputs[1].empty(); });
+  change(r, {"GroupNormalization"}, 21, "scale and bias become per channel instead of per group");
+}
+
 // Inputs whose value must be known to infer or lower the node: shapes, axes, pads, counts.
 void constant_inputs(OpRegistry& r) {
   for (const char* op : {"Reshape", "Expand", "Squeeze", "Unsqueeze", "Tile", "Split", "TopK", "OneHot", "CumSum",
@@ -176,6 +222,7 @@ void register_signatures(OpRegistry& r) {
   newer_signatures(r);
   eqopt_facts(r);
   constant_inputs(r);
+  opset_history(r);
 }
 
 }  // namespace eqopt

@@ -957,6 +957,16 @@ void register_tensor_ops(OpRegistry& r) {
   r.add({"", "DepthToSpace", infer_depth_to_space, 1, 1});
   r.add({"", "SpaceToDepth", infer_space_to_depth, 1, 1});
   r.add({"", "NonZero", infer_non_zero, 1, 1});
+
+  set_cost(r, {"Transpose", "Concat", "Split", "Slice", "Gather", "GatherElements", "GatherND", "Pad", "Tile", "Expand",
+               "DepthToSpace", "SpaceToDepth", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Shape", "Size",
+               "ScatterND", "ScatterElements", "ConstantOfShape", "Range", "OneHot", "Trilu"},
+           OpClass::Data, flops::zero);
+  set_cost(r, {"Constant", "NonZero"}, OpClass::Other, flops::zero);
+  set_cost(r, {"CumSum", "TopK"}, OpClass::Other, flops::per_input);
+  set_cost(r, {"Scatter", "EyeLike"}, OpClass::Other, flops::per_output);
+  // Only relabel the buffer.
+  for (const char* op : {"Reshape", "Flatten", "Squeeze", "Unsqueeze"}) r.find_mutable("", op)->view = true;
 }
 
 }  // namespace eqopt
