@@ -65,14 +65,18 @@ TEST(VerifyDtypes, LpPoolGetsItsRequiredKernelShapeFromTheSchema) {
 }
 
 TEST(VerifyDtypes, CastTargetsComeFromTheSchema) {
-  // Cast's `to` is required; the pattern leaves it open, so the search tries the schema's targets.
-  const InstanceSearch s = find_instances(one_rule("rule t:\n  (Cast ?x) => ?x\n  if dtype(?x) == dtype(?root)\n"));
+  // Cast's `to` is required; `*=?k` leaves it open, so the sets try the schema's targets.
+  const InstanceSearch s = find_instances(
+      one_rule("rule t:\n  (Transpose{perm=[1, 0]} (Cast{*=?k} ?x)) => (Cast{*=?k} (Transpose{perm=[1, 0]} ?x))\n"));
   std::set<int64_t> targets;
   for (const Instance& i : s.instances)
-    for (const auto& [path, attrs] : i.node_attrs)
-      for (const Attribute& a : attrs)
-        if (a.name == "to") targets.insert(a.i);
+    for (const Attribute& a : i.attr_sets.at("?k"))
+      if (a.name == "to") targets.insert(a.i);
   EXPECT_GE(targets.size(), 2u);
+  // Without a set, the node's own `to` (a NodeAttr) takes the targets the guard allows.
+  const InstanceSearch same = find_instances(one_rule("rule t:\n  (Cast ?x) => ?x\n  if dtype(?x) == dtype(?root)\n"));
+  ASSERT_FALSE(same.instances.empty()) << same.note;
+  EXPECT_EQ(same.instances[0].node_attrs.at("0").at(0).name, "to");
 }
 
 TEST(VerifyDtypes, IntegerInstancesWrapAround) {

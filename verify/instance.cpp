@@ -290,7 +290,10 @@ bool int_operand(const OpSchema* schema, size_t index) {
 }
 
 Tensor tensor_of(DType dtype, const Shape& shape, const std::vector<double>& values) {
-  const Tensor t = tensor_from(dtype, shape, [&](size_t i) { return std::pair(values[i], int64_t(values[i])); });
+  const Tensor t = tensor_from(dtype, shape, [&](size_t i) {
+    const double v = values[i];
+    return std::pair(v, std::abs(v) < 9.2e18 ? int64_t(v) : int64_t(0));  // ints come from small values
+  });
   if (!t.defined()) fail("no instance values of element type ", dtype_short_name(dtype));
   return t;
 }

@@ -59,6 +59,7 @@ struct InstanceLimits {
   size_t max_instances = 6;      // kept, chosen to differ (ranks, dims, attributes)
   size_t max_candidates = 20000; // bindings tried before giving up
   double seconds = 3;            // wall-clock limit of the search
+  bool other_dtypes = true;      // also one instance each in int64 and float16 where the rule allows
 };
 
 struct InstanceSearch {

@@ -11,16 +11,16 @@
 //
 // find_instances retries when that finds nothing: with weights where the guard says nothing, then
 // with equal dims first (square matrices, cubes: where a rule's sides agree in type only there),
-// then with every dtype each variable's op allows rather than the preferred one. One more search
-// each for an int64 and a float16 instance adds them where the rule's ops allow those dtypes. For
-// rules that are not elementwise, one more search prefers dims >= 2 at every choice, so that some
+// then with every dtype each variable's op allows rather than the preferred one. An int64 and a
+// float16 instance join where the rule's ops allow those dtypes: the first instance with its
+// float32 values retyped, where that still holds the guard and types both sides alike. For rules
+// that are not elementwise, one more search prefers dims >= 2 at every choice, so that some
 // instance has no unit dims or scalars the guard does not force.
 #include <algorithm>
 #include <chrono>
 #include <functional>
 #include <limits>
 #include <cmath>
-#include <numeric>
 #include <optional>
 #include <set>
 
@@ -298,15 +298,9 @@ struct Mode {
   // Variables the guard says nothing about are weights (the retry when the guard never held with
   // them as plain inputs).
   bool weights_by_default = false;
-  // The dtype a variable takes where its op allows it (else the first of kDrawOrder it allows):
-  // float32 in the main search, int64 or float16 in the searches for one more instance each.
-  DType prefer = DType::Float;
-  // Every allowed dtype in turn rather than the preferred one (the retry when that found nothing).
+  // Every dtype a variable's op allows in turn rather than the preferred one, the first of
+  // kDrawOrder it allows (the retry when that found nothing).
   bool all_dtypes = false;
-  // Stop after this many bindings whose right side failed and none that held (0: no limit): a
-  // right side that does not keep another dtype (float32 constants beside float16 operands)
-  // fails the same way for every shape.
-  size_t max_mismatches = 0;
   // Shapes whose dims coincide come first (the retry when every binding failed the left side's
   // type check or the right side's type): a rule whose sides agree in type only on square
   // matrices or cubes (A used as both MatMul operands, a wrong permutation) has instances there.
@@ -747,8 +741,8 @@ class Search {
   }
 
   // The dtypes variable `var` may take as input i of node n: what the op's input spec allows, the
-  // same as an operand of the same type set already typed (ONNX's type variable T), the preferred
-  // one first; only that one unless the search tries them all.
+  // same as an operand of the same type set already typed (ONNX's type variable T), in kDrawOrder;
+  // only the first unless the search tries them all.
   std::vector<DType> dtype_choices(size_t n, size_t i) const {
     const PNode& pn = nodes_[n];
     const ValueSpec* spec = pn.schema ? pn.schema->input(i) : nullptr;
@@ -760,9 +754,8 @@ class Search {
       if (const auto t = child_type(n, j); t && allowed.contains(t->dtype)) return {t->dtype};
     }
     std::vector<DType> out;
-    if (allowed.contains(mode_.prefer)) out.push_back(mode_.prefer);
     for (DType d : kDrawOrder)
-      if (allowed.contains(d) && d != mode_.prefer) out.push_back(d);
+      if (allowed.contains(d)) out.push_back(d);
     if (!mode_.all_dtypes && out.size() > 1) out.resize(1);
     return out;
   }
@@ -1381,7 +1374,6 @@ class Search {
     ++out_.guard_true;
     if (!mismatch.empty()) {
       ++out_.rhs_mismatch;
-      if (mode_.max_mismatches > 0 && out_.rhs_mismatch >= mode_.max_mismatches && out_.instances.empty()) stop_ = true;
       if (out_.first_rhs_mismatch.empty()) out_.first_rhs_mismatch = inst_.str() + ": " + mismatch;
       return;
     }
@@ -1459,6 +1451,43 @@ bool readable(const rules::Rule& rule, const Instance& inst) {
   } catch (const Error&) {
     return true;  // anything else is the prover's to report
   }
+}
+
+// The instance with its float32 variables and constants in another dtype (values converted), where
+// the guard still holds, both sides type alike and symbolic evaluation reads it; else nullopt.
+std::optional<Instance> retyped(const rules::Rule& rule, const Instance& base, DType to) {
+  Instance inst = base;
+  for (const auto& [var, shape] : base.shapes) {
+    if (base.dtypes.count(var)) continue;  // bools and integer operands keep their dtypes
+    inst.dtypes[var] = to;
+    if (auto v = inst.values.find(var); v != inst.values.end()) {
+      std::vector<double> xs;
+      for (int64_t i = 0; i < v->second.numel(); ++i) xs.push_back(v->second.as_double(i));
+      v->second = detail::tensor_of(to, shape, xs);
+    }
+  }
+  // The left side's float32 constants too.
+  std::function<void(const PatternAst&, const std::string&)> constants = [&](const PatternAst& p, const std::string& path) {
+    if (p.kind == PatternAst::Kind::Const && !base.const_dtypes.count(path)) inst.const_dtypes[path] = to;
+    for (size_t i = 0; i < p.children.size(); ++i) constants(p.children[i], path + "." + std::to_string(i));
+  };
+  for (size_t i = 0; i < rule.lhs.size(); ++i) constants(rule.lhs[i], std::to_string(i));
+  try {
+    if (!guard_holds(rule, inst)) return std::nullopt;
+    const Model m = instance_model(rule, inst);
+    const InferenceResult r = infer_model(m);
+    const size_t np = rule.lhs.size();
+    for (size_t i = 0; i < np; ++i) {
+      const TensorType* l = r.type_of(m.graph.outputs[i].name);
+      const TensorType* rt = r.type_of(m.graph.outputs[np + i].name);
+      if (!l || !rt || !l->static_shape() || l->dtype != rt->dtype || l->static_shape() != rt->static_shape())
+        return std::nullopt;
+    }
+  } catch (const Error&) {
+    return std::nullopt;  // a side does not type-check in that dtype
+  }
+  if (!readable(rule, inst)) return std::nullopt;
+  return inst;
 }
 
 // Whether some variable of the left side may take the dtype: its op allows it there, and so does
@@ -1547,34 +1576,18 @@ InstanceSearch find_instances(const rules::Rule& rule, const InstanceLimits& lim
   Mode all = mode;
   all.all_dtypes = true;
   retry_typed(all);
-  // A search for one more instance, within 1/share of the budget.
-  auto one_more = [&](const Mode& m, size_t share) {
-    InstanceLimits one = rest_of(out);
-    one.max_instances = 1;
-    one.max_candidates = std::max<size_t>(std::min(one.max_candidates, limits.max_candidates / share), 1);
-    one.seconds = std::min(one.seconds, limits.seconds / double(share));
-    InstanceSearch extra;
-    Search again(rule, one, extra, m);
-    again.run();
-    out.candidates += extra.candidates;
-    return extra;
-  };
   // One more instance in each other dtype the left side's variables may take (int64 with its
-  // wrap-around arithmetic, float16 with its rounding), where the rule has one and the symbolic
-  // evaluator reads it: a rule the compiler applies to every dtype must hold for each.
+  // wrap-around arithmetic, float16 with its rounding), where the rule allows it and the symbolic
+  // evaluator reads it: a rule the compiler applies to every dtype must hold for each. It is the
+  // first instance (the smallest, all scalars for an elementwise rule) or the next one retyped.
+  const size_t found = out.instances.size();
   for (DType other : {DType::Int64, DType::Float16}) {
-    if (out.instances.empty()) break;
-    if (!draws(rule, other) || mode.prefer == other) continue;
-    Mode variant = mode;
-    variant.prefer = other;
-    variant.max_mismatches = 32;
-    InstanceSearch extra = one_more(variant, 8);
-    if (extra.instances.empty()) continue;
-    Instance& found = extra.instances[0];
-    const bool uses = std::any_of(found.dtypes.begin(), found.dtypes.end(), [&](const auto& d) { return d.second == other; });
-    const bool fresh = std::none_of(out.instances.begin(), out.instances.end(),
-                                    [&](const Instance& i) { return i.str() == found.str(); });
-    if (uses && fresh && readable(rule, found)) out.instances.push_back(std::move(found));
+    if (!limits.other_dtypes || !draws(rule, other)) continue;
+    for (size_t k = 0; k < std::min<size_t>(found, 2); ++k)
+      if (std::optional<Instance> r = retyped(rule, out.instances[k], other)) {
+        out.instances.push_back(std::move(*r));
+        break;
+      }
   }
   if (!out.instances.empty() && !is_elementwise_rule(rule)) {
     // An instance with unit dims or scalars where the guard allows others proves little about
@@ -1587,7 +1600,14 @@ InstanceSearch find_instances(const rules::Rule& rule, const InstanceLimits& lim
     if (fewest > 0) {
       Mode rich = mode;
       rich.rich = true;
-      InstanceSearch extra = one_more(rich, 4);
+      InstanceLimits one = rest_of(out);
+      one.max_instances = 1;
+      one.max_candidates = std::max<size_t>(std::min(one.max_candidates, limits.max_candidates / 4), 1);
+      one.seconds = std::min(one.seconds, limits.seconds / 4);
+      InstanceSearch extra;
+      Search again(rule, one, extra, rich);
+      again.run();
+      out.candidates += extra.candidates;
       const bool fresh = !extra.instances.empty() && std::none_of(out.instances.begin(), out.instances.end(),
                                                                   [&](const Instance& i) {
                                                                     return i.str() == extra.instances[0].str();

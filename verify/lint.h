@@ -30,7 +30,7 @@ struct LintOptions {
   // Search instances of every rule (verify/instance.h) to find rules that cannot keep types
   // consistent; the slowest check (a fraction of a second per rule), so it can be turned off.
   bool instances = true;
-  InstanceLimits limits{4, 3, 1, 4000, 0.5};  // existence is enough: one instance, a short search
+  InstanceLimits limits{4, 3, 1, 4000, 0.5, false};  // existence is enough: one instance, a short search
 };
 
 struct LintReport {

@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <mutex>
+#include <numeric>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -635,6 +636,7 @@ struct OutputCheck {
   Verdict verdict = Verdict::Proved;
   std::string detail;          // unknown: reason; refuted: one line
   std::string counterexample;  // refuted
+  bool needs_solver = false;   // unknown after the probes, with the solver not asked yet
 };
 
 class RuleVerifier {
@@ -644,8 +646,9 @@ class RuleVerifier {
 
   double remaining() const { return std::chrono::duration<double>(deadline_ - Clock::now()).count(); }
 
-  // One instance: every output of the left side against the right side's.
-  OutputCheck check_instance(const Instance& inst, size_t& solver_calls) {
+  // One instance: every output of the left side against the right side's; without `solve`, only
+  // as far as canonical forms and numeric probes go.
+  OutputCheck check_instance(const Instance& inst, size_t& solver_calls, bool solve) {
     const Model model = instance_model(rule_, inst);
     SymCtx ctx(400'000);
     SymEvalOptions so;
@@ -660,16 +663,18 @@ class RuleVerifier {
     }
     const size_t n = rule_.lhs.size();
     if (res.outputs.size() != 2 * n) return {Verdict::Unknown, "the instance model has the wrong number of outputs", ""};
+    OutputCheck open;
     for (size_t i = 0; i < n; ++i) {
-      OutputCheck c = check_output(ctx, model, inst, res, i, solver_calls);
-      if (c.verdict != Verdict::Proved) return c;
+      OutputCheck c = check_output(ctx, model, inst, res, i, solver_calls, solve);
+      if (c.needs_solver) open = c;  // a later output's probes may still refute the rule
+      else if (c.verdict != Verdict::Proved) return c;
     }
-    return {};
+    return open;
   }
 
  private:
   OutputCheck check_output(SymCtx& ctx, const Model& model, const Instance& inst, const SymResult& res, size_t i,
-                           size_t& solver_calls) {
+                           size_t& solver_calls, bool solve) {
     const size_t n = rule_.lhs.size();
     const SymTensor &L = res.outputs[i], &R = res.outputs[n + i];
     const std::vector<SymId>&lc = res.conditions[i], &rc = res.conditions[n + i];
@@ -716,6 +721,7 @@ class RuleVerifier {
 
     // The solver: is there an input where the left side is defined and the right side is undefined
     // or differs in some element?
+    if (!solve) return {Verdict::Unknown, "", "", true};
     if (remaining() <= 0.05) return {Verdict::Unknown, "time limit reached", ""};
     z3::context c;
     Translator t(c, ctx);
@@ -873,27 +879,38 @@ VerifyResult verify_rule(const rules::Rule& rule, const VerifyOptions& options) 
   // An elementwise rule proved on scalars holds for every shape in those dtypes: its other
   // instances in the same dtypes prove nothing more.
   std::set<std::map<std::string, DType>> proved_on_scalars;
-  for (size_t i = 0; i < search.instances.size(); ++i) {
-    const Instance& inst = search.instances[i];
-    if (search.elementwise && proved_on_scalars.count(inst.dtypes)) continue;
-    if (v.remaining() <= 0) {
-      if (unknown.empty()) unknown = "time limit reached after " + std::to_string(out.instances) + " instances";
-      break;
+  // Every instance first goes as far as canonical forms and probes: a wrong rule is refuted there
+  // by whichever instance shows it (an int64 one, where float32 ones need the solver to be proved)
+  // before any solver call. Then the solver, on the instances still open.
+  std::vector<size_t> all(search.instances.size()), open;
+  std::iota(all.begin(), all.end(), size_t(0));
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t i : pass == 0 ? all : open) {
+      const Instance& inst = search.instances[i];
+      if (pass == 1 && search.elementwise && proved_on_scalars.count(inst.dtypes)) continue;
+      if (v.remaining() <= 0) {
+        if (unknown.empty()) unknown = "time limit reached after " + std::to_string(out.instances) + " instances";
+        break;
+      }
+      OutputCheck c;
+      try {
+        c = v.check_instance(inst, out.solver_calls, pass == 1);
+      } catch (const std::exception& e) {
+        c = {Verdict::Unknown, std::string("evaluation failed: ") + e.what(), ""};
+      }
+      if (pass == 0) ++out.instances;
+      if (c.verdict == Verdict::Refuted) {
+        out.counterexample = c.counterexample;
+        return finish(Verdict::Refuted, c.detail);
+      }
+      if (c.needs_solver) {
+        open.push_back(i);
+        continue;
+      }
+      if (c.verdict == Verdict::Unknown && unknown.empty()) unknown = c.detail + " (instance " + inst.str() + ")";
+      const bool scalars = std::all_of(inst.shapes.begin(), inst.shapes.end(), [](const auto& s) { return s.second.empty(); });
+      if (c.verdict == Verdict::Proved && scalars) proved_on_scalars.insert(inst.dtypes);
     }
-    OutputCheck c;
-    try {
-      c = v.check_instance(search.instances[i], out.solver_calls);
-    } catch (const std::exception& e) {
-      c = {Verdict::Unknown, std::string("evaluation failed: ") + e.what(), ""};
-    }
-    ++out.instances;
-    if (c.verdict == Verdict::Refuted) {
-      out.counterexample = c.counterexample;
-      return finish(Verdict::Refuted, c.detail);
-    }
-    if (c.verdict == Verdict::Unknown && unknown.empty()) unknown = c.detail + " (instance " + inst.str() + ")";
-    const bool scalars = std::all_of(inst.shapes.begin(), inst.shapes.end(), [](const auto& s) { return s.second.empty(); });
-    if (c.verdict == Verdict::Proved && scalars) proved_on_scalars.insert(inst.dtypes);
   }
   if (!unknown.empty()) return finish(Verdict::Unknown, unknown);
   std::string scope;

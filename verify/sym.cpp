@@ -140,7 +140,7 @@ SymSort SymCtx::unify(SymId& a, SymId& b) {
   auto convert = [&](SymId& x, SymSort to) {
     if (!is_const(x) || sort(x).integer()) return false;
     const double v = const_value(x);
-    if (v != std::floor(v)) fail("a non-integral constant ", v, " beside an integer");
+    if (v != std::floor(v) || std::abs(v) >= 9.2e18) fail("a constant ", v, " beside an integer that is not one");
     x = int_constant(int64_t(v), to);
     return true;
   };
@@ -151,7 +151,9 @@ SymSort SymCtx::unify(SymId& a, SymId& b) {
 
 int64_t SymCtx::const_int(SymId id) const {
   const SymNode& n = nodes_[id];
-  return n.sort.integer() ? n.index : int64_t(n.value);
+  if (n.sort.integer()) return n.index;
+  // A real's integer part, where an int64 holds it (callers read integers only from integral reals).
+  return std::abs(n.value) < 9.2e18 ? int64_t(n.value) : 0;
 }
 
 SymId SymCtx::int_constant(int64_t v, SymSort sort) {
@@ -429,16 +431,17 @@ SymId SymCtx::int_to_real(SymId a) {
 SymId SymCtx::real_to_int(SymId a, SymSort to) {
   require_real(*this, a, "to_int");
   if (!to.integer()) fail("internal error: to_int needs an integer sort");
-  // The truncated value fits: lo - 1 < a < hi + 1.
+  // The truncated value fits, lo <= trunc(a) < end: lo - 1 < a < end (powers of two, exact in a
+  // double).
   const double lo = to.is_unsigned ? 0.0 : -std::ldexp(1.0, to.bits - 1);
-  const double hi = to.is_unsigned ? std::ldexp(1.0, to.bits) - 1 : std::ldexp(1.0, to.bits - 1) - 1;
+  const double end = std::ldexp(1.0, to.is_unsigned ? to.bits : to.bits - 1);
   if (is_const(a)) {
     const double t = std::trunc(const_value(a));
-    if (t >= lo && t <= hi) return int_constant(to.is_unsigned ? int64_t(uint64_t(t)) : int64_t(t), to);
+    if (t >= lo && t < end) return int_constant(to.is_unsigned ? int64_t(uint64_t(t)) : int64_t(t), to);
     conditions_.push_back(truth(false));
     return make(SymOp::RealToInt, a, 0, 0, 1, to);
   }
-  conditions_.push_back(and_(gt(a, constant(lo - 1)), gt(constant(hi + 1), a)));
+  conditions_.push_back(and_(gt(a, constant(lo - 1)), gt(constant(end), a)));
   return make(SymOp::RealToInt, a, 0, 0, 1, to);
 }
 

@@ -172,7 +172,7 @@ class SymCtx {
   bool is_const(SymId id) const { return nodes_[id].op == SymOp::Const; }
   bool is_const(SymId id, double v) const { return is_const(id) && nodes_[id].value == v; }
   double const_value(SymId id) const { return nodes_[id].value; }
-  // An integer constant's exact value; a real constant's value converted.
+  // An integer constant's exact value; a real constant's integer part (0 beyond int64's range).
   int64_t const_int(SymId id) const;
   const SymSort& sort(SymId id) const { return nodes_[id].sort; }
   bool is_int(SymId id) const { return nodes_[id].sort.integer(); }

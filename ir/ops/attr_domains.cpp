@@ -33,6 +33,14 @@ std::vector<A> permutations() {
   return out;
 }
 
+// Element types as attribute values: float32, float16, int64, int32, bool.
+std::vector<A> dtypes() {
+  std::vector<A> out;
+  for (DType t : {DType::Float, DType::Float16, DType::Int64, DType::Int32, DType::Bool})
+    out.push_back(A::make_int("", int64_t(t)));
+  return out;
+}
+
 // Domains by attribute name.
 const std::vector<std::pair<std::string, std::vector<A>>>& by_name() {
   static const std::vector<std::pair<std::string, std::vector<A>>> table = {
@@ -54,10 +62,9 @@ const std::vector<std::pair<std::string, std::vector<A>>>& by_name() {
       {"select_last_index", {A::make_int("", 0), A::make_int("", 1)}},
       {"transA", {A::make_int("", 0), A::make_int("", 1)}},
       {"transB", {A::make_int("", 0), A::make_int("", 1)}},
-      // Cast's target: the dtypes the verifier draws (float32, float16, int64, int32, bool).
-      {"to", {A::make_int("", int64_t(DType::Float)), A::make_int("", int64_t(DType::Float16)),
-              A::make_int("", int64_t(DType::Int64)), A::make_int("", int64_t(DType::Int32)),
-              A::make_int("", int64_t(DType::Bool))}},
+      // Cast's target and other dtype-valued attributes (EyeLike's): the dtypes the verifier draws.
+      {"to", dtypes()},
+      {"dtype", dtypes()},
       {"epsilon", {A::make_float("", 1e-5f)}},
       {"alpha", {A::make_float("", 0.2f)}},
       {"beta", {A::make_float("", 0.5f)}},
