@@ -37,3 +37,12 @@ echo "== eqopt examples/resnet_block.onnx --target npu -o build/example_out/resn
 echo
 echo "== eqopt verify examples/resnet_block.onnx build/example_out/resnet_block.npu/program.onnx"
 "$eqopt" verify examples/resnet_block.onnx build/example_out/resnet_block.npu/program.onnx
+echo
+echo "== eqopt examples/resnet_block.onnx --target cpu -o build/example_out/resnet_block.cpu   (compiles model.plan)"
+"$eqopt" examples/resnet_block.onnx --target cpu -o build/example_out/resnet_block.cpu
+echo
+echo "== eqopt check build/example_out/resnet_block.cpu --data examples/resnet_block.testdata --atol 1e-5   (the plan on the CPU runtime)"
+"$eqopt" check build/example_out/resnet_block.cpu --data examples/resnet_block.testdata --atol 1e-5
+echo
+echo "== eqopt bench build/example_out/resnet_block.cpu --threads 1 --runs 20 --top 5"
+"$eqopt" bench build/example_out/resnet_block.cpu --threads 1 --runs 20 --top 5
