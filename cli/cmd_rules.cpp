@@ -1,6 +1,6 @@
 // eqopt rules: the rule database's tools. `verify` proves each rule with Z3 on concrete instances
-// (or prints a counterexample), `test` runs both sides in float32; `lint`, `prove` and `list` are in
-// cmd_rules_lint.cpp, cmd_rules_prove.cpp and cmd_rules_list.cpp.
+// (or prints a counterexample), `test` runs both sides on the interpreter; `lint`, `prove` and
+// `list` are in cmd_rules_lint.cpp, cmd_rules_prove.cpp and cmd_rules_list.cpp.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,7 +28,7 @@ The rule database's tools (rules are read from ruledb/ unless files or folders a
   verify [FILE|DIR]... [--rule NAME] [--timeout S]
       Proves each rule with Z3 on concrete instances, or refutes it with a counterexample.
   test [FILE|DIR]... [--rule NAME] [--trials N]
-      Runs both sides of each rule in float32 on random inputs; reports the largest error.
+      Runs both sides of each rule on the interpreter with random inputs; reports the largest error.
   lint [FILE|DIR]... [--werror]
       Parse errors, unknown guard functions and ops, duplicates, rules that undo each other.
   prove "TERM_A" "TERM_B" [--shape ?x=DIMS]...
@@ -39,15 +39,17 @@ The rule database's tools (rules are read from ruledb/ unless files or folders a
 
 constexpr const char* kVerifyHelp = R"(usage: eqopt rules verify [FILE|DIR]... [--rule NAME]... [--timeout S] [--jobs N] [--json]
 
-Proves every rule (bidirectional rules in both directions) sound over the real numbers, or refutes
-it with a concrete counterexample. For each rule, instances are searched: shapes (ranks <= 4, dims
-<= 3 by default), attribute values and integer operands for which the guard holds and both sides
-type-check. Both sides are evaluated symbolically on each instance, tensor elements as real-valued
-unknowns, and Z3 is asked for an input where the left side is defined and the right side differs
-or is undefined. Verdicts:
+Proves every rule (bidirectional rules in both directions) sound, or refutes it with a concrete
+counterexample. For each rule, instances are searched: shapes (ranks <= 4, dims <= 3 by default),
+dtypes, attribute values and integer operands (drawn from the ops' schemas) for which the guard
+holds and both sides type-check, with int64 and float16 instances where the rule allows them. Both
+sides are evaluated symbolically on each instance, float elements as real-valued unknowns (float16
+ones rounded where values become float16), integer ones as wrapping integers, bools as truth
+values, and Z3 is asked for an input where the left side is defined and the right side differs or
+is undefined. Verdicts:
   proved   with the scope of the proof (the instances, or "all shapes" for elementwise rules)
   refuted  with the instance, the input tensors and both sides' outputs
-  unknown  with the reason (time limit, unsupported op, solver gave up)
+  unknown  with the reason (time limit, unsupported op, solver gave up, no instance)
 docs/verification.md describes the method and what a proof covers.
 
   --rule NAME         only this rule (NAME matches NAME and NAME-rev); repeatable
@@ -67,11 +69,14 @@ Exit status: 0 when no rule is refuted, 1 when one is, 2 for bad input.
 
 constexpr const char* kTestHelp = R"(usage: eqopt rules test [FILE|DIR]... [--rule NAME]... [--trials N] [--seed N] [--json]
 
-Runs both sides of every rule (bidirectional rules in both directions) on the reference interpreter
-in float32, on the instances `eqopt rules verify` uses, with random inputs (values in [-2, 2] and
-in [0.5, 2]), and reports the largest error of each rule, measured as |left - right| /
-(atol + rtol * scale), scale being the largest magnitude of that output (at least 1). A rule fails
-above 1: rtol 1e-4 (1e-3 for rules tagged `real`, whose float results differ by rounding), atol 1e-5.
+Runs both sides of every rule (bidirectional rules in both directions) on the reference interpreter,
+on the instances `eqopt rules verify` uses and in their dtypes, with random inputs (floats in
+[-2, 2] and in [0.5, 2]; integers small, then anywhere in their range; bools at random), and
+reports the largest error of each rule, measured as |left - right| / (atol + rtol * scale), scale
+being the largest magnitude of that output (at least 1). A rule fails above 1: rtol 1e-4 (1e-3 for
+rules tagged `real`, whose float results differ by rounding), atol 1e-5; float16 outputs rtol 4e-3,
+atol 1e-3; integer and bool outputs must be equal. Instances in a dtype the interpreter does not
+run are skipped, and the note says so.
 
   --rule NAME         only this rule (NAME matches NAME and NAME-rev); repeatable
   --trials N          random inputs per instance (default 3)

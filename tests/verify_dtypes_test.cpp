@@ -91,8 +91,8 @@ TEST(VerifyDtypes, IntegerInstancesWrapAround) {
   EXPECT_EQ(half.verdict, Verdict::Refuted) << half.detail;
   EXPECT_NE(half.counterexample.find("?a: i64"), std::string::npos) << half.counterexample;
   // Integer-only ops draw integers: BitShift unsigned ones.
-  const InstanceSearch shift =
-      find_instances(one_rule("rule t:\n  (BitShift{direction=\"LEFT\"} ?x ?s) => (BitShift{direction=\"LEFT\"} ?x ?s)\n"));
+  const InstanceSearch shift = find_instances(
+      one_rule("rule t:\n  (BitShift{direction=\"LEFT\"} ?x ?s) => (BitShift{direction=\"LEFT\"} ?x ?s)\n"));
   ASSERT_FALSE(shift.instances.empty()) << shift.note;
   EXPECT_TRUE(has_dtype(shift.instances[0], DType::UInt64)) << shift.instances[0].str();
 }

@@ -305,7 +305,8 @@ TEST(SymEval, IntegerOps) {
   for (const char* op : {"Neg", "Abs", "Relu", "Sign"}) b.output(b.op(op, {a}));
   b.output(b.op("ArgMax", {a}, {i("axis", 1)}));
   b.output(b.op("ArgMin", {a}, {i("axis", 0), i("keepdims", 0)}));
-  b.output(b.op("ArgMax", {b.typed_input("t", Tensor::from_vector<int64_t>({4}, {3, 1, 3, 0}))}, {i("select_last_index", 1)}));
+  const std::string t = b.typed_input("t", Tensor::from_vector<int64_t>({4}, {3, 1, 3, 0}));
+  b.output(b.op("ArgMax", {t}, {i("select_last_index", 1)}));
   b.output(b.op("ReduceSum", {a, b.ints("axes", {1})}));
   b.output(b.op("MatMul", {a, b.typed_input("m", Tensor::from_vector<int64_t>({3, 2}, {1, -2, 3, 0, -1, 2}))}));
   b.output(b.op("Where", {b.op("Less", {a, d}), a, d}));
@@ -321,7 +322,8 @@ TEST(SymEval, IntegerOps) {
 TEST(SymEval, IntegerArithmeticWrapsAround) {
   Builder b;
   const int64_t big = std::numeric_limits<int64_t>::max();
-  const std::string a = b.typed_input("a", Tensor::from_vector<int64_t>({2}, {big, std::numeric_limits<int64_t>::min()}));
+  const int64_t small = std::numeric_limits<int64_t>::min();
+  const std::string a = b.typed_input("a", Tensor::from_vector<int64_t>({2}, {big, small}));
   b.output(b.op("Add", {a, b.typed_input("one", Tensor::from_vector<int64_t>({2}, {1, -1}))}));
   b.output(b.op("Neg", {a}));
   b.output(b.op("Div", {a, b.typed_input("m1", Tensor::from_vector<int64_t>({2}, {-1, -1}))}));

@@ -1467,7 +1467,8 @@ std::optional<Instance> retyped(const rules::Rule& rule, const Instance& base, D
     }
   }
   // The left side's float32 constants too.
-  std::function<void(const PatternAst&, const std::string&)> constants = [&](const PatternAst& p, const std::string& path) {
+  std::function<void(const PatternAst&, const std::string&)> constants = [&](const PatternAst& p,
+                                                                           const std::string& path) {
     if (p.kind == PatternAst::Kind::Const && !base.const_dtypes.count(path)) inst.const_dtypes[path] = to;
     for (size_t i = 0; i < p.children.size(); ++i) constants(p.children[i], path + "." + std::to_string(i));
   };
@@ -1645,7 +1646,8 @@ InstanceSearch find_instances(const rules::Rule& rule, const InstanceLimits& lim
     std::set<std::string> dtypes;
     for (const Instance& i : out.instances)
       for (const auto& [var, shape] : i.shapes)
-        if (!i.values.count(var)) dtypes.insert(detail::dtype_tag(i.dtypes.count(var) ? i.dtypes.at(var) : DType::Float));
+        if (!i.values.count(var))
+          dtypes.insert(detail::dtype_tag(i.dtypes.count(var) ? i.dtypes.at(var) : DType::Float));
     if (dtypes.size() > 1 || (dtypes.size() == 1 && *dtypes.begin() != "f32")) {
       out.scope += ", dtypes";
       for (const std::string& d : dtypes) out.scope += " " + d;

@@ -284,7 +284,8 @@ class Translator {
     // and within half an ulp: |r - t| <= 2^-p |t| + 2^(emin - p).
     for (const auto& [bits, apps] : round_apps_) {
       const FloatFormat& f = *FloatFormat::of_bits(bits);
-      const z3::expr rel = numeral(std::ldexp(1.0, -f.precision)), abs_err = numeral(std::ldexp(1.0, f.min_exp - f.precision));
+      const z3::expr rel = numeral(std::ldexp(1.0, -f.precision));
+      const z3::expr abs_err = numeral(std::ldexp(1.0, f.min_exp - f.precision));
       const size_t n = std::min<size_t>(apps.size(), 40);
       for (size_t i = 0; i < apps.size(); ++i) {
         const auto& [t, r] = apps[i];
@@ -352,8 +353,12 @@ class Translator {
     // Integer operands compare by their sort's order.
     const bool integer = n.arity > 0 && s_.sort(n.a).integer();
     const bool is_unsigned = integer && s_.sort(n.a).is_unsigned;
-    auto ge = [&](const z3::expr& x, const z3::expr& y) { return !integer ? x >= y : is_unsigned ? z3::uge(x, y) : z3::sge(x, y); };
-    auto gt = [&](const z3::expr& x, const z3::expr& y) { return !integer ? x > y : is_unsigned ? z3::ugt(x, y) : z3::sgt(x, y); };
+    auto ge = [&](const z3::expr& x, const z3::expr& y) {
+      return !integer ? x >= y : is_unsigned ? z3::uge(x, y) : z3::sge(x, y);
+    };
+    auto gt = [&](const z3::expr& x, const z3::expr& y) {
+      return !integer ? x > y : is_unsigned ? z3::ugt(x, y) : z3::sgt(x, y);
+    };
     switch (n.op) {
       case SymOp::Const:
         return n.sort.integer() ? c_.bv_val(uint64_t(n.index), n.sort.bits) : numeral(n.value);
@@ -806,8 +811,8 @@ class RuleVerifier {
       // Integers must agree exactly. Constants are float32 values read as exact fractions by the
       // solver (1/6 for 0.16666667), so a difference of reals below float32 precision is left to
       // the solver, not reported.
-      const bool bad = std::isnan(l) != std::isnan(r) ||
-                       (!std::isnan(l) && (integer ? lr[j].first.bits != lr[j].second.bits : std::abs(l - r) > 1e-6 * scale));
+      const bool differ = integer ? lr[j].first.bits != lr[j].second.bits : std::abs(l - r) > 1e-6 * scale;
+      const bool bad = std::isnan(l) != std::isnan(r) || (!std::isnan(l) && differ);
       if (!bad) continue;
       std::string ls, rs;
       if (integer || L.dtype == DType::Bool) {
@@ -908,7 +913,8 @@ VerifyResult verify_rule(const rules::Rule& rule, const VerifyOptions& options) 
         continue;
       }
       if (c.verdict == Verdict::Unknown && unknown.empty()) unknown = c.detail + " (instance " + inst.str() + ")";
-      const bool scalars = std::all_of(inst.shapes.begin(), inst.shapes.end(), [](const auto& s) { return s.second.empty(); });
+      const bool scalars =
+          std::all_of(inst.shapes.begin(), inst.shapes.end(), [](const auto& s) { return s.second.empty(); });
       if (c.verdict == Verdict::Proved && scalars) proved_on_scalars.insert(inst.dtypes);
     }
   }
@@ -923,7 +929,8 @@ VerifyResult verify_rule(const rules::Rule& rule, const VerifyOptions& options) 
     scope = search.scope.empty() ? std::to_string(out.instances) + " instances" : search.scope;
   }
   const bool integers = std::any_of(search.instances.begin(), search.instances.end(), [](const Instance& i) {
-    return std::any_of(i.dtypes.begin(), i.dtypes.end(), [&](const auto& d) { return is_integer(d.second) && !i.values.count(d.first); });
+    return std::any_of(i.dtypes.begin(), i.dtypes.end(),
+                       [&](const auto& d) { return is_integer(d.second) && !i.values.count(d.first); });
   });
   scope += integers ? "; real arithmetic, integers wrapping around" : "; real arithmetic";
   if (!search.instances.front().approx_targets.empty()) scope += ", approx() constants read as their targets";

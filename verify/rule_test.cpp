@@ -155,7 +155,8 @@ RuleTestResult test_rule(const rules::Rule& directed, const InstanceSearch& sear
         }
         // float16 rounds every op's result to 11 significant bits.
         const bool half = l.dtype() == DType::Float16;
-        const Comparison c = compare(l, r, half ? std::max(rtol, 4e-3) : rtol, half ? std::max(options.atol, 1e-3) : options.atol);
+        const Comparison c = compare(l, r, half ? std::max(rtol, 4e-3) : rtol,
+                                     half ? std::max(options.atol, 1e-3) : options.atol);
         if (c.element >= 0 && (c.error > res.max_rel_error || res.worst.empty())) {
           res.max_rel_error = std::max(res.max_rel_error, c.error);
           where << ", element " << c.element << ": left " << c.left << ", right " << c.right;

@@ -17,8 +17,9 @@
 // runtimes compute it), truncating division and remainder (IDiv, IRem: divisor != 0; MIN / -1
 // wraps to MIN), shifts (every bit shifted out at the width or beyond) and conversions (IntCast
 // between widths, IntToReal, RealToInt truncating toward zero and defined only in range). These
-// are SMT-LIB's bit-vector operations and eqopt's interpreter's integer kernels alike. Add, Mul, Neg, Max, Min, Select and the
-// comparisons take the sort of their operands; a real constant next to an integer becomes one.
+// are SMT-LIB's bit-vector operations and eqopt's interpreter's integer kernels alike. Add, Mul,
+// Neg, Max, Min, Select and the comparisons take the sort of their operands; a real constant next
+// to an integer becomes one.
 //
 // Every partial operation records its definedness condition in the context (`conditions()`), so a
 // side's conditions say where it is defined. Booleans (Gt, Ge, Eq, And, Or, Not) appear as Select
@@ -167,7 +168,9 @@ class SymCtx {
   SymId shl(SymId a, SymId b);
   SymId shr(SymId a, SymId b);
   // v as a constant of the sort (an integer constant, or a real one).
-  SymId constant_of(double v, const SymSort& sort) { return sort.integer() ? int_constant(int64_t(v), sort) : constant(v); }
+  SymId constant_of(double v, const SymSort& sort) {
+    return sort.integer() ? int_constant(int64_t(v), sort) : constant(v);
+  }
 
   bool is_const(SymId id) const { return nodes_[id].op == SymOp::Const; }
   bool is_const(SymId id, double v) const { return is_const(id) && nodes_[id].value == v; }

@@ -139,7 +139,9 @@ SymId cast_elem(SymCtx& s, SymId v, DType from, DType to) {
   return to == DType::Float16 ? s.round(v, 16) : v;
 }
 
-bool castable(DType t) { return t == DType::Bool || t == DType::Float || t == DType::Double || t == DType::Float16 || sym_sort(t).integer(); }
+bool castable(DType t) {
+  return t == DType::Bool || t == DType::Float || t == DType::Double || t == DType::Float16 || sym_sort(t).integer();
+}
 
 void cast_to(OpEval& e, DType to) {
   const SymTensor& x = e.input(0);

@@ -1,9 +1,10 @@
 // Symbolic definitions of the contracting and normalising ops: MatMul, Gemm, Conv, ConvTranspose,
 // pooling, BatchNormalization, InstanceNormalization, LayerNormalization, Softmax, LogSoftmax, the
 // reductions, ArgMax and ArgMin. MatMul, MaxPool and the reductions that ONNX allows for integers
-// take integer tensors too (wrap-around arithmetic, verify/sym.h). Sums are left-folded chains in row-major order of what is summed, so two ops that
-// sum the same terms in the same order (ReduceMean inside a decomposed LayerNormalization and
-// LayerNormalization itself) build the same expression.
+// take integer tensors too (wrap-around arithmetic, verify/sym.h). Sums are left-folded chains in
+// row-major order of what is summed, so two ops that sum the same terms in the same order
+// (ReduceMean inside a decomposed LayerNormalization and LayerNormalization itself) build the same
+// expression.
 #include <algorithm>
 #include <numeric>
 

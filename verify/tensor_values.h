@@ -27,7 +27,9 @@ Tensor tensor_from(DType dtype, const Shape& shape, F at) {
     case DType::Float: reals(t.mutable_data<float>(), [](double v) { return float(v); }); break;
     case DType::Double: reals(t.mutable_data<double>(), [](double v) { return v; }); break;
     case DType::Float16: reals(t.mutable_data<Half>(), [](double v) { return float_to_half(float(v)); }); break;
-    case DType::BFloat16: reals(t.mutable_data<BFloat16>(), [](double v) { return float_to_bfloat16(float(v)); }); break;
+    case DType::BFloat16:
+      reals(t.mutable_data<BFloat16>(), [](double v) { return float_to_bfloat16(float(v)); });
+      break;
     case DType::Bool: reals(t.mutable_data<bool>(), [](double v) { return v != 0; }); break;
     case DType::Int64: ints(t.mutable_data<int64_t>()); break;
     case DType::Int32: ints(t.mutable_data<int32_t>()); break;
