@@ -467,8 +467,7 @@ class Lowering {
           n.inputs[2] = name;
         }
       }
-      for (size_t i = 1; i < 2; ++i)
-        if (!input_const(i)) return std::nullopt;  // weights computed at run time: interpreter
+      if (!input_const(1)) return std::nullopt;  // weights computed at run time: interpreter
       return n;
     }
     if (op == "ConvTranspose") {

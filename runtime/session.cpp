@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 
 #include "runtime/cpu/dnnl_util.h"
@@ -11,25 +10,8 @@
 
 namespace eqopt::rt {
 
-namespace {
-
-struct AlignedFree {
-  void operator()(uint8_t* p) const { std::free(p); }
-};
-using AlignedBuffer = std::unique_ptr<uint8_t, AlignedFree>;
-
-AlignedBuffer aligned_alloc_bytes(uint64_t n) {
-  const uint64_t size = ((std::max<uint64_t>(n, 1) + 63) / 64) * 64;
-  auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, size_t(size)));
-  if (!p) fail("cannot allocate ", size, " bytes for the plan");
-  std::memset(p, 0, size_t(size));
-  return AlignedBuffer(p);
-}
-
-}  // namespace
-
 struct Session::Impl {
-  AlignedBuffer arena;
+  ConstantBytes arena;  // 64-byte aligned, zero-filled
   std::unique_ptr<Buffers> buffers;
   dnnl::stream stream;
   std::vector<std::unique_ptr<CpuKernel>> kernels;
@@ -48,9 +30,9 @@ Session::Session(Plan plan, const SessionOptions& options) : plan_(std::move(pla
     fail("the plan was compiled with ", dnnl_version(plan_.machine), "; this runtime has ", dnnl_version(cpu_machine_key()),
          " (compile the model again)");
   impl_ = std::make_unique<Impl>();
-  impl_->arena = aligned_alloc_bytes(plan_.arena_bytes);
+  impl_->arena.resize(size_t(std::max<uint64_t>(plan_.arena_bytes, 1)));
   // The constants are used where they are (64-byte aligned): weights are not copied.
-  impl_->buffers = std::make_unique<Buffers>(plan_, impl_->arena.get(), plan_.constants.data());
+  impl_->buffers = std::make_unique<Buffers>(plan_, impl_->arena.data(), plan_.constants.data());
   impl_->stream = dnnl::stream(cpu_engine());
   for (const PlanKernel& k : plan_.kernels) {
     PrepareContext ctx{k, *impl_->buffers};
